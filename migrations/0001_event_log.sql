@@ -81,3 +81,6 @@ CREATE TABLE claims (
 REVOKE ALL ON events, idempotency_keys, claims FROM PUBLIC;
 GRANT SELECT, INSERT ON events TO ledger_service;
 GRANT SELECT, INSERT, DELETE ON idempotency_keys, claims TO ledger_service;
+
+-- Readiness compares the applied migrations with the ones the binary embeds.
+GRANT SELECT ON _sqlx_migrations TO ledger_service;

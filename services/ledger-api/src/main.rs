@@ -1,1 +1,125 @@
-fn main() {}
+//! # ledger-api — the Volunteer Ledger service
+//!
+//! Thin adapters only: configuration, the HTTP listener, health, and background tasks. Business rules
+//! live in the domain crate, storage in the event store. Today it serves `/livez` and `/readyz`; the
+//! gRPC and REST front doors are added on the same state.
+//!
+//! Configuration (environment or flags): `DATABASE_URL` (the service role: INSERT/SELECT on the log),
+//! optional `MIGRATION_DATABASE_URL` (the owner role; when given, migrations run at start),
+//! `LEDGER_HTTP_ADDR` (default 127.0.0.1:8080).
+
+mod health;
+
+use std::net::SocketAddr;
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Parser;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+#[derive(Debug, Parser)]
+#[command(name = "ledger-api", about = "Volunteer Ledger: event-sourced records of volunteer campaigns")]
+struct Config {
+    /// Postgres URL of the service role (INSERT/SELECT on the log only).
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    database_url: String,
+    /// Postgres URL of the owner role; when set, pending migrations run before serving.
+    #[arg(long, env = "MIGRATION_DATABASE_URL", hide_env_values = true)]
+    migration_database_url: Option<String>,
+    /// Address of the HTTP listener (REST, health).
+    #[arg(long, env = "LEDGER_HTTP_ADDR", default_value = "127.0.0.1:8080")]
+    http_addr: SocketAddr,
+    /// Connections in the service's pool.
+    #[arg(long, env = "LEDGER_DB_POOL_SIZE", default_value_t = 16)]
+    db_pool_size: u32,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .init();
+    let config = Config::parse();
+
+    if let Some(url) = &config.migration_database_url {
+        let options = PgConnectOptions::from_str(url).context("MIGRATION_DATABASE_URL is not a Postgres URL")?;
+        let owner = PgPoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await
+            .context("connecting with MIGRATION_DATABASE_URL")?;
+        schema::MIGRATOR.run(&owner).await.context("running migrations")?;
+        owner.close().await;
+        tracing::info!(migrations = schema::MIGRATOR.iter().count(), "schema is current");
+    }
+
+    let options = PgConnectOptions::from_str(&config.database_url)
+        .context("DATABASE_URL is not a Postgres URL")?
+        .application_name("ledger-api");
+    let pool = PgPoolOptions::new()
+        .max_connections(config.db_pool_size)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_lazy_with(options);
+    let store = eventstore::EventStore::new(pool.clone(), eventstore::StoreConfig::default());
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let notifier = {
+        let store = store.clone();
+        let mut stop = stop_rx.clone();
+        tokio::spawn(async move {
+            // Wakes other replicas' subscriptions; restarted after a database outage.
+            loop {
+                let shutdown = async {
+                    let _ = stop.wait_for(|s| *s).await;
+                };
+                match store.run_notifier(Duration::from_millis(5), shutdown).await {
+                    Ok(()) => return,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "event notifier stopped; restarting in 1 s");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                }
+            }
+        })
+    };
+
+    let app = health::router(pool);
+    let listener = tokio::net::TcpListener::bind(config.http_addr)
+        .await
+        .with_context(|| format!("binding LEDGER_HTTP_ADDR {}", config.http_addr))?;
+    tracing::info!(addr = %listener.local_addr()?, "serving HTTP");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            shutdown_signal().await;
+            tracing::info!("shutting down: draining in-flight requests");
+        })
+        .await
+        .context("HTTP server")?;
+    let _ = stop_tx.send(true);
+    let _ = notifier.await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}

@@ -1,5 +1,10 @@
 //! Cross-crate tests against a real Postgres (see `pg-harness` for how the cluster is chosen).
 //! One binary, one module per area.
+#![expect(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "test setup and helpers: a failed step must fail the test loudly, with its location"
+)]
 
 mod eventstore_append;
 mod eventstore_integrity;

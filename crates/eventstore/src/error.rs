@@ -46,6 +46,16 @@ pub enum StoreError {
     Corrupt { position: i64, reason: String },
 }
 
+impl StoreError {
+    /// The database could not be reached or the pool is exhausted: a retry later may succeed.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            Self::Database(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed | sqlx::Error::Tls(_))
+        ) || matches!(self, Self::Database(sqlx::Error::Database(db)) if db.code().is_some_and(|c| c.starts_with("08") || c == "57P01" || c == "57P03"))
+    }
+}
+
 impl From<sqlx::Error> for AppendError {
     fn from(e: sqlx::Error) -> Self {
         Self::Store(StoreError::Database(e))

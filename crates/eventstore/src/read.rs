@@ -81,6 +81,23 @@ impl EventStore {
         }
     }
 
+    /// Every event of several streams in one round trip, grouped by stream in version order.
+    pub async fn read_streams(
+        &self,
+        stream_ids: &[String],
+    ) -> Result<std::collections::HashMap<String, Vec<RecordedEvent>>, StoreError> {
+        let mut out: std::collections::HashMap<String, Vec<RecordedEvent>> = std::collections::HashMap::new();
+        if stream_ids.is_empty() {
+            return Ok(out);
+        }
+        let rows = sqlx::query(sql::READ_STREAMS).bind(stream_ids).fetch_all(self.pool()).await?;
+        for r in &rows {
+            let e = event_from_row(r)?;
+            out.entry(e.stream_id.clone()).or_default().push(e);
+        }
+        Ok(out)
+    }
+
     /// Up to `limit` events after `token` in the global order `(tx_id, position)`, only from transactions
     /// below the fence (none of which can still commit). An empty page means "caught up to the fence",
     /// not "nothing more will ever come".

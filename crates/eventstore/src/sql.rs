@@ -80,6 +80,11 @@ pub const READ_STREAM: &str = "SELECT position, tx_id::text AS tx_text, stream_i
 schema_version, payload::text AS payload, metadata::text AS metadata, occurred_at, recorded_at, prev_hash, hash
 FROM events WHERE stream_id = $1 AND stream_version > $2 ORDER BY stream_version LIMIT $3";
 
+/// Binds: $1 stream ids (text[]). For loading the facts of a command from several streams at once.
+pub const READ_STREAMS: &str = "SELECT position, tx_id::text AS tx_text, stream_id, stream_version, event_type,
+schema_version, payload::text AS payload, metadata::text AS metadata, occurred_at, recorded_at, prev_hash, hash
+FROM events WHERE stream_id = ANY($1) ORDER BY stream_id, stream_version";
+
 /// Binds: $1 tx_id (text), $2 position, $3 limit. Only rows below the fence: no transaction with a
 /// smaller xid can still commit, so nothing below it can appear later.
 pub const READ_ALL: &str = "SELECT position, tx_id::text AS tx_text, stream_id, stream_version, event_type,

@@ -37,18 +37,32 @@ async fn three_events(store: &eventstore::EventStore, stream: &str) {
 }
 
 fn sqlstate(e: &sqlx::Error) -> String {
-    e.as_database_error().and_then(|d| d.code()).map(|c| c.into_owned()).unwrap_or_default()
+    e.as_database_error()
+        .and_then(|d| d.code())
+        .map(|c| c.into_owned())
+        .unwrap_or_default()
 }
 
 #[tokio::test]
 async fn the_service_role_cannot_update_delete_or_truncate_the_log() {
     let (store, _db) = store().await;
     three_events(&store, "team-i").await;
-    for stmt in ["UPDATE events SET payload = '{}'", "DELETE FROM events", "TRUNCATE events"] {
+    for stmt in [
+        "UPDATE events SET payload = '{}'",
+        "DELETE FROM events",
+        "TRUNCATE events",
+    ] {
         let err = sqlx::query(stmt).execute(store.pool()).await.unwrap_err();
-        assert_eq!(sqlstate(&err), "42501", "{stmt} must be refused for lack of privilege: {err}");
+        assert_eq!(
+            sqlstate(&err),
+            "42501",
+            "{stmt} must be refused for lack of privilege: {err}"
+        );
     }
-    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM events").fetch_one(store.pool()).await.unwrap();
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
     assert_eq!(n, 3);
 }
 
@@ -57,7 +71,11 @@ async fn the_trigger_refuses_changes_even_for_the_owner() {
     let (store, db) = store().await;
     three_events(&store, "team-t").await;
     let owner = db.owner_pool().await.unwrap();
-    for stmt in ["UPDATE events SET payload = '{}'", "DELETE FROM events", "TRUNCATE events"] {
+    for stmt in [
+        "UPDATE events SET payload = '{}'",
+        "DELETE FROM events",
+        "TRUNCATE events",
+    ] {
         let err = sqlx::query(stmt).execute(&owner).await.unwrap_err();
         assert_eq!(sqlstate(&err), "VL001", "{stmt}: {err}");
     }
@@ -68,7 +86,14 @@ async fn verify_names_a_row_the_owner_altered_behind_the_trigger() {
     let (store, db) = store().await;
     three_events(&store, "team-v").await;
     three_events(&store, "team-w").await;
-    assert_eq!(store.verify_range(Token::START).await.unwrap().first_mismatch, None);
+    assert_eq!(
+        store
+            .verify_range(Token::START)
+            .await
+            .unwrap()
+            .first_mismatch,
+        None
+    );
     let owner = db.owner_pool().await.unwrap();
     owner
         .execute(
@@ -78,11 +103,20 @@ async fn verify_names_a_row_the_owner_altered_behind_the_trigger() {
         )
         .await
         .unwrap();
-    for report in [store.verify_stream("team-v").await.unwrap(), store.verify_range(Token::START).await.unwrap()] {
+    for report in [
+        store.verify_stream("team-v").await.unwrap(),
+        store.verify_range(Token::START).await.unwrap(),
+    ] {
         let m = report.first_mismatch.expect("the altered row is found");
-        assert_eq!((m.stream_id.as_str(), m.stream_version, m.problem), ("team-v", 2, Problem::ContentAltered));
+        assert_eq!(
+            (m.stream_id.as_str(), m.stream_version, m.problem),
+            ("team-v", 2, Problem::ContentAltered)
+        );
     }
-    assert_eq!(store.verify_stream("team-w").await.unwrap().first_mismatch, None);
+    assert_eq!(
+        store.verify_stream("team-w").await.unwrap().first_mismatch,
+        None
+    );
 }
 
 #[tokio::test]
@@ -101,11 +135,38 @@ async fn verify_names_a_deleted_event_and_a_reordered_pair() {
         )
         .await
         .unwrap_or_else(|e| panic!("tamper: {e}"));
-    let gap = store.verify_stream("team-d").await.unwrap().first_mismatch.unwrap();
-    assert_eq!((gap.stream_version, gap.problem), (3, Problem::VersionGap { expected: 2, found: 3 }));
-    let swapped = store.verify_stream("team-s").await.unwrap().first_mismatch.unwrap();
+    let gap = store
+        .verify_stream("team-d")
+        .await
+        .unwrap()
+        .first_mismatch
+        .unwrap();
+    assert_eq!(
+        (gap.stream_version, gap.problem),
+        (
+            3,
+            Problem::VersionGap {
+                expected: 2,
+                found: 3
+            }
+        )
+    );
+    let swapped = store
+        .verify_stream("team-s")
+        .await
+        .unwrap()
+        .first_mismatch
+        .unwrap();
     assert_eq!(swapped.stream_version, 2);
     assert_eq!(swapped.problem, Problem::BrokenLink);
-    let range = store.verify_range(Token::START).await.unwrap().first_mismatch.unwrap();
-    assert!(range.stream_id == "team-d" || range.stream_id == "team-s", "{range}");
+    let range = store
+        .verify_range(Token::START)
+        .await
+        .unwrap()
+        .first_mismatch
+        .unwrap();
+    assert!(
+        range.stream_id == "team-d" || range.stream_id == "team-s",
+        "{range}"
+    );
 }

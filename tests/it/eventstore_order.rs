@@ -69,12 +69,24 @@ async fn subscriber_sees_every_event_exactly_once_in_order_while_commits_arrive_
                 barrier.wait().await;
                 for i in 0..PER_WRITER {
                     // Every 16th append holds its transaction open 1–20 ms after taking its position.
-                    let hold = if (i + w) % 16 == 0 { 1 + ((i * 7 + w * 3) % 20) as u64 } else { 0 };
+                    let hold = if (i + w) % 16 == 0 {
+                        1 + ((i * 7 + w * 3) % 20) as u64
+                    } else {
+                        0
+                    };
                     let stream = format!("activity-w{w}-{}", i / 100);
-                    let expected =
-                        if i % 100 == 0 { ExpectedVersion::NoStream } else { ExpectedVersion::Exact((i % 100) as u64) };
+                    let expected = if i % 100 == 0 {
+                        ExpectedVersion::NoStream
+                    } else {
+                        ExpectedVersion::Exact((i % 100) as u64)
+                    };
                     store
-                        .append(&request(&stream, expected, vec![held_event(i, hold)], &format!("w{w}-{i}")))
+                        .append(&request(
+                            &stream,
+                            expected,
+                            vec![held_event(i, hold)],
+                            &format!("w{w}-{i}"),
+                        ))
                         .await
                         .unwrap();
                 }
@@ -82,20 +94,47 @@ async fn subscriber_sees_every_event_exactly_once_in_order_while_commits_arrive_
         })
         .collect();
     for w in writers {
-        within(Duration::from_secs(300), "writers", w).await.unwrap();
+        within(Duration::from_secs(300), "writers", w)
+            .await
+            .unwrap();
     }
-    let seen: Vec<RecordedEvent> =
-        within(Duration::from_secs(120), "subscriber to catch up", subscriber).await.unwrap();
+    let seen: Vec<RecordedEvent> = within(
+        Duration::from_secs(120),
+        "subscriber to catch up",
+        subscriber,
+    )
+    .await
+    .unwrap();
 
     assert_eq!(seen.len(), total);
-    let unique: HashSet<(String, u64)> = seen.iter().map(|e| (e.stream_id.clone(), e.stream_version)).collect();
+    let unique: HashSet<(String, u64)> = seen
+        .iter()
+        .map(|e| (e.stream_id.clone(), e.stream_version))
+        .collect();
     assert_eq!(unique.len(), total, "an event was delivered twice");
-    assert!(seen.windows(2).all(|w| w[0].token < w[1].token), "delivery is in (tx_id, position) order");
-    let all: Vec<Token> = store.read_all_after(Token::START, 100_000).await.unwrap().iter().map(|e| e.token).collect();
-    assert_eq!(seen.iter().map(|e| e.token).collect::<Vec<_>>(), all, "the subscriber saw exactly the log");
+    assert!(
+        seen.windows(2).all(|w| w[0].token < w[1].token),
+        "delivery is in (tx_id, position) order"
+    );
+    let all: Vec<Token> = store
+        .read_all_after(Token::START, 100_000)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.token)
+        .collect();
+    assert_eq!(
+        seen.iter().map(|e| e.token).collect::<Vec<_>>(),
+        all,
+        "the subscriber saw exactly the log"
+    );
     // Nothing new arrives after the end: the subscription is live and idle, not replaying.
     let mut sub = store.subscribe(*all.last().unwrap());
-    assert!(tokio::time::timeout(Duration::from_millis(300), sub.next()).await.is_err());
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), sub.next())
+            .await
+            .is_err()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -109,7 +148,15 @@ async fn within_a_stream_global_order_equals_version_order_even_when_appends_ove
     let first = {
         let store = store.clone();
         tokio::spawn(async move {
-            store.append(&request("team-o", ExpectedVersion::NoStream, vec![held_event(1, 400)], "o1")).await.unwrap()
+            store
+                .append(&request(
+                    "team-o",
+                    ExpectedVersion::NoStream,
+                    vec![held_event(1, 400)],
+                    "o1",
+                ))
+                .await
+                .unwrap()
         })
     };
     within(Duration::from_secs(10), "version 1 to be in flight", async {
@@ -127,10 +174,24 @@ async fn within_a_stream_global_order_equals_version_order_even_when_appends_ove
         }
     })
     .await;
-    let second = store.append(&request("team-o", ExpectedVersion::Any, vec![held_event(2, 0)], "o2")).await.unwrap();
+    let second = store
+        .append(&request(
+            "team-o",
+            ExpectedVersion::Any,
+            vec![held_event(2, 0)],
+            "o2",
+        ))
+        .await
+        .unwrap();
     let first = first.await.unwrap();
-    assert_eq!((first.result.first_version, second.result.first_version), (1, 2));
-    assert!(first.result.last_token() < second.result.last_token(), "version 2 is after version 1 in the global order");
+    assert_eq!(
+        (first.result.first_version, second.result.first_version),
+        (1, 2)
+    );
+    assert!(
+        first.result.last_token() < second.result.last_token(),
+        "version 2 is after version 1 in the global order"
+    );
 
     // 2) Many writers appending to few streams with `Any`, some holding their transactions.
     let tasks: Vec<_> = (0..8)
@@ -154,12 +215,16 @@ async fn within_a_stream_global_order_equals_version_order_even_when_appends_ove
         })
         .collect();
     for t in tasks {
-        within(Duration::from_secs(120), "writers", t).await.unwrap();
+        within(Duration::from_secs(120), "writers", t)
+            .await
+            .unwrap();
     }
     let all = store.read_all_after(Token::START, 100_000).await.unwrap();
     let mut last_version: HashMap<&str, u64> = HashMap::new();
     for e in &all {
-        let prev = last_version.insert(&e.stream_id, e.stream_version).unwrap_or(0);
+        let prev = last_version
+            .insert(&e.stream_id, e.stream_version)
+            .unwrap_or(0);
         assert_eq!(
             e.stream_version,
             prev + 1,

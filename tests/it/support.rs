@@ -4,7 +4,9 @@ use std::future::Future;
 use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
-use eventstore::{AppendRequest, CommandIdentity, EventStore, ExpectedVersion, NewEvent, StoreConfig};
+use eventstore::{
+    AppendRequest, CommandIdentity, EventStore, ExpectedVersion, NewEvent, StoreConfig,
+};
 use pg_harness::{Cluster, TestDb};
 
 /// A fresh database on the shared cluster and a store connected as the service role.
@@ -17,7 +19,10 @@ pub async fn store() -> (EventStore, TestDb) {
 /// A store on a database of `cluster`, with `connections` pool connections.
 pub async fn store_on(cluster: &Cluster, connections: u32) -> (EventStore, TestDb) {
     let db = cluster.database().await.unwrap();
-    let store = EventStore::new(db.app_pool(connections).await.unwrap(), StoreConfig::default());
+    let store = EventStore::new(
+        db.app_pool(connections).await.unwrap(),
+        StoreConfig::default(),
+    );
     (store, db)
 }
 
@@ -42,14 +47,28 @@ pub fn command(key: &str, body: &str) -> CommandIdentity {
     }
 }
 
-pub fn request(stream: &str, expected: ExpectedVersion, events: Vec<NewEvent>, key: &str) -> AppendRequest {
+pub fn request(
+    stream: &str,
+    expected: ExpectedVersion,
+    events: Vec<NewEvent>,
+    key: &str,
+) -> AppendRequest {
     let body = format!("{stream}|{events:?}");
-    AppendRequest { stream_id: stream.to_owned(), expected, events, command: command(key, &body), claims: vec![] }
+    AppendRequest {
+        stream_id: stream.to_owned(),
+        expected,
+        events,
+        command: command(key, &body),
+        claims: vec![],
+    }
 }
 
 /// Count the rows of the log (as the service role).
 pub async fn count_events(store: &EventStore) -> i64 {
-    sqlx::query_scalar("SELECT count(*) FROM events").fetch_one(store.pool()).await.unwrap()
+    sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(store.pool())
+        .await
+        .unwrap()
 }
 
 /// Await `fut`, failing the test if it takes longer than `deadline`.

@@ -27,12 +27,19 @@ fn validate(req: &AppendRequest, store: &EventStore) -> Result<(), AppendError> 
     validate_stream_id(&req.stream_id)?;
     validate_command(&req.command)?;
     if req.events.is_empty() {
-        return Err(AppendError::invalid("events", "an append needs at least one event"));
+        return Err(AppendError::invalid(
+            "events",
+            "an append needs at least one event",
+        ));
     }
     if req.events.len() > cfg.max_events_per_append {
         return Err(AppendError::invalid(
             "events",
-            format!("{} events in one append; at most {} are allowed", req.events.len(), cfg.max_events_per_append),
+            format!(
+                "{} events in one append; at most {} are allowed",
+                req.events.len(),
+                cfg.max_events_per_append
+            ),
         ));
     }
     if let ExpectedVersion::Exact(0) = req.expected {
@@ -48,16 +55,23 @@ fn validate(req: &AppendRequest, store: &EventStore) -> Result<(), AppendError> 
     }
     for (i, e) in req.events.iter().enumerate() {
         let field = |f: &str| format!("events[{i}].{f}");
-        validate_event_type(&e.event_type).map_err(|reason| AppendError::invalid(field("event_type"), reason))?;
+        validate_event_type(&e.event_type)
+            .map_err(|reason| AppendError::invalid(field("event_type"), reason))?;
         if e.schema_version == 0 || i32::try_from(e.schema_version).is_err() {
-            return Err(AppendError::invalid(field("schema_version"), "must be between 1 and 2^31-1"));
+            return Err(AppendError::invalid(
+                field("schema_version"),
+                "must be between 1 and 2^31-1",
+            ));
         }
         if let Some(known) = &cfg.known_event_types
             && !known.contains(&(e.event_type.clone(), e.schema_version))
         {
             return Err(AppendError::invalid(
                 field("event_type"),
-                format!("unknown event type {:?} schema version {}", e.event_type, e.schema_version),
+                format!(
+                    "unknown event type {:?} schema version {}",
+                    e.event_type, e.schema_version
+                ),
             ));
         }
         validate_json(&e.payload, cfg.max_payload_bytes)
@@ -66,8 +80,15 @@ fn validate(req: &AppendRequest, store: &EventStore) -> Result<(), AppendError> 
             .map_err(|reason| AppendError::invalid(field("metadata"), reason))?;
     }
     for (i, c) in req.claims.iter().enumerate() {
-        if c.scope.is_empty() || c.scope.len() > MAX_KEY_BYTES || c.key.is_empty() || c.key.len() > MAX_KEY_BYTES {
-            return Err(AppendError::invalid(format!("claims[{i}]"), "scope and key must be 1 to 200 bytes"));
+        if c.scope.is_empty()
+            || c.scope.len() > MAX_KEY_BYTES
+            || c.key.is_empty()
+            || c.key.len() > MAX_KEY_BYTES
+        {
+            return Err(AppendError::invalid(
+                format!("claims[{i}]"),
+                "scope and key must be 1 to 200 bytes",
+            ));
         }
     }
     Ok(())
@@ -87,9 +108,13 @@ pub(crate) fn validate_stream_id(s: &str) -> Result<(), AppendError> {
     };
     if category.is_empty()
         || !category.starts_with(|c: char| c.is_ascii_lowercase())
-        || !category.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        || !category
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
     {
-        return bad("the category (before the first '-') must be lowercase ASCII letters, digits or '_'");
+        return bad(
+            "the category (before the first '-') must be lowercase ASCII letters, digits or '_'",
+        );
     }
     if id.is_empty() || id.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return bad("the id (after the first '-') must be non-empty without whitespace");
@@ -105,9 +130,13 @@ fn validate_event_type(s: &str) -> Result<(), String> {
         return Err("longer than 100 bytes".into());
     }
     if !s.starts_with(|c: char| c.is_ascii_alphabetic())
-        || !s.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_')
+        || !s
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_')
     {
-        return Err(format!("{s:?} is not a type name (ASCII letters, digits, '.', '_')"));
+        return Err(format!(
+            "{s:?} is not a type name (ASCII letters, digits, '.', '_')"
+        ));
     }
     Ok(())
 }
@@ -131,13 +160,19 @@ fn validate_command(c: &CommandIdentity) -> Result<(), AppendError> {
         || c.idempotency_key.len() > MAX_KEY_BYTES
         || !c.idempotency_key.chars().all(|ch| ch.is_ascii_graphic())
     {
-        return Err(AppendError::invalid("idempotency_key", "must be 1 to 200 printable ASCII characters"));
+        return Err(AppendError::invalid(
+            "idempotency_key",
+            "must be 1 to 200 printable ASCII characters",
+        ));
     }
     Ok(())
 }
 
 fn parse_tx_id(s: &str, position: i64) -> Result<u64, StoreError> {
-    s.parse().map_err(|_| StoreError::Corrupt { position, reason: format!("tx_id {s:?} is not a number") })
+    s.parse().map_err(|_| StoreError::Corrupt {
+        position,
+        reason: format!("tx_id {s:?} is not a number"),
+    })
 }
 
 fn unique_violation_constraint(e: &sqlx::Error) -> Option<String> {
@@ -180,7 +215,11 @@ impl EventStore {
         }
     }
 
-    async fn append_at(&self, req: &AppendRequest, base: u64) -> Result<AppendOutcome, AppendError> {
+    async fn append_at(
+        &self,
+        req: &AppendRequest,
+        base: u64,
+    ) -> Result<AppendOutcome, AppendError> {
         let recorded_at = micros(self.inner.clock.now());
         let n = req.events.len();
         let mut types = Vec::with_capacity(n);
@@ -249,11 +288,18 @@ impl EventStore {
                 return Ok(replayed);
             }
             let actual = self.current_version(&req.stream_id).await?;
-            return Err(AppendError::WrongVersion { stream_id: req.stream_id.clone(), expected: req.expected, actual });
+            return Err(AppendError::WrongVersion {
+                stream_id: req.stream_id.clone(),
+                expected: req.expected,
+                actual,
+            });
         }
         let result = self.result_from_rows(&req.stream_id, &rows)?;
         self.observe_committed(result.last_token());
-        Ok(AppendOutcome { result, replayed: false })
+        Ok(AppendOutcome {
+            result,
+            replayed: false,
+        })
     }
 
     /// After a unique violation that was not a replay: a lost version race or a taken claim.
@@ -261,7 +307,12 @@ impl EventStore {
         if constraint == sql::CLAIMS_KEY {
             let scopes: Vec<&str> = req.claims.iter().map(|c| c.scope.as_str()).collect();
             let keys: Vec<&str> = req.claims.iter().map(|c| c.key.as_str()).collect();
-            return match sqlx::query(sql::FIND_CLAIMS).bind(&scopes).bind(&keys).fetch_all(self.pool()).await {
+            return match sqlx::query(sql::FIND_CLAIMS)
+                .bind(&scopes)
+                .bind(&keys)
+                .fetch_all(self.pool())
+                .await
+            {
                 Ok(rows) => match rows.first() {
                     Some(r) => AppendError::ClaimTaken {
                         scope: r.try_get("scope").unwrap_or_default(),
@@ -277,14 +328,20 @@ impl EventStore {
             };
         }
         match self.current_version(&req.stream_id).await {
-            Ok(actual) => {
-                AppendError::WrongVersion { stream_id: req.stream_id.clone(), expected: req.expected, actual }
-            }
+            Ok(actual) => AppendError::WrongVersion {
+                stream_id: req.stream_id.clone(),
+                expected: req.expected,
+                actual,
+            },
             Err(e) => e.into(),
         }
     }
 
-    fn result_from_rows(&self, stream_id: &str, rows: &[sqlx::postgres::PgRow]) -> Result<AppendResult, StoreError> {
+    fn result_from_rows(
+        &self,
+        stream_id: &str,
+        rows: &[sqlx::postgres::PgRow],
+    ) -> Result<AppendResult, StoreError> {
         let mut tokens = Vec::with_capacity(rows.len());
         let mut first = None;
         let mut last = 0;
@@ -292,7 +349,10 @@ impl EventStore {
             let position: i64 = r.try_get("position")?;
             let tx: String = r.try_get("tx_text")?;
             let version: i64 = r.try_get("stream_version")?;
-            tokens.push(Token { tx_id: parse_tx_id(&tx, position)?, position });
+            tokens.push(Token {
+                tx_id: parse_tx_id(&tx, position)?,
+                position,
+            });
             first.get_or_insert(to_u64(version));
             last = to_u64(version);
         }
@@ -307,7 +367,10 @@ impl EventStore {
     /// If this command's idempotency key was used before: the original result (same request) or
     /// [`AppendError::IdempotencyConflict`] (different request). Command handlers call this before
     /// deciding, so a retried command is answered without re-running its rules.
-    pub async fn find_idempotent(&self, command: &CommandIdentity) -> Result<Option<AppendOutcome>, AppendError> {
+    pub async fn find_idempotent(
+        &self,
+        command: &CommandIdentity,
+    ) -> Result<Option<AppendOutcome>, AppendError> {
         let row = sqlx::query(sql::FIND_IDEMPOTENCY)
             .bind(&command.principal)
             .bind(&command.idempotency_key)
@@ -316,31 +379,53 @@ impl EventStore {
         let Some(row) = row else { return Ok(None) };
         let fingerprint: Vec<u8> = row.try_get("request_fingerprint")?;
         if fingerprint.as_slice() != command.fingerprint.as_slice() {
-            return Err(AppendError::IdempotencyConflict { idempotency_key: command.idempotency_key.clone() });
+            return Err(AppendError::IdempotencyConflict {
+                idempotency_key: command.idempotency_key.clone(),
+            });
         }
         let stream_id: String = row.try_get("stream_id")?;
         let first: i64 = row.try_get("first_version")?;
         let last: i64 = row.try_get("last_version")?;
-        let rows =
-            sqlx::query(sql::TOKENS_OF_VERSIONS).bind(&stream_id).bind(first).bind(last).fetch_all(self.pool()).await?;
+        let rows = sqlx::query(sql::TOKENS_OF_VERSIONS)
+            .bind(&stream_id)
+            .bind(first)
+            .bind(last)
+            .fetch_all(self.pool())
+            .await?;
         let result = self.result_from_rows(&stream_id, &rows)?;
-        Ok(Some(AppendOutcome { result, replayed: true }))
+        Ok(Some(AppendOutcome {
+            result,
+            replayed: true,
+        }))
     }
 
     /// The stream's last version (0 when it does not exist).
     pub async fn current_version(&self, stream_id: &str) -> Result<u64, StoreError> {
-        let row = sqlx::query(sql::CURRENT_VERSION).bind(stream_id).fetch_one(self.pool()).await?;
+        let row = sqlx::query(sql::CURRENT_VERSION)
+            .bind(stream_id)
+            .fetch_one(self.pool())
+            .await?;
         let v: i64 = row.try_get("version")?;
         Ok(to_u64(v))
     }
 
     /// Forget idempotency keys recorded before `before` (the retention job calls this).
     pub async fn purge_idempotency_keys(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
-        Ok(sqlx::query(sql::PURGE_IDEMPOTENCY).bind(before).execute(self.pool()).await?.rows_affected())
+        Ok(sqlx::query(sql::PURGE_IDEMPOTENCY)
+            .bind(before)
+            .execute(self.pool())
+            .await?
+            .rows_affected())
     }
 
     /// Release a uniqueness claim (e.g. when a person's registration is erased).
     pub async fn release_claim(&self, scope: &str, key: &str) -> Result<bool, StoreError> {
-        Ok(sqlx::query(sql::RELEASE_CLAIM).bind(scope).bind(key).execute(self.pool()).await?.rows_affected() > 0)
+        Ok(sqlx::query(sql::RELEASE_CLAIM)
+            .bind(scope)
+            .bind(key)
+            .execute(self.pool())
+            .await?
+            .rows_affected()
+            > 0)
     }
 }

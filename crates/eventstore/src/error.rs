@@ -10,7 +10,11 @@ pub enum AppendError {
     InvalidInput { field: String, reason: String },
     /// The stream is not at the expected version; nothing was written.
     #[error("stream {stream_id} is at version {actual}, the command expected {expected}")]
-    WrongVersion { stream_id: String, expected: ExpectedVersion, actual: u64 },
+    WrongVersion {
+        stream_id: String,
+        expected: ExpectedVersion,
+        actual: u64,
+    },
     /// The idempotency key was used before for a different request; nothing was written.
     #[error("idempotency key {idempotency_key:?} was already used for a different request")]
     IdempotencyConflict { idempotency_key: String },
@@ -25,7 +29,10 @@ pub enum AppendError {
 
 impl AppendError {
     pub(crate) fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        Self::InvalidInput { field: field.into(), reason: reason.into() }
+        Self::InvalidInput {
+            field: field.into(),
+            reason: reason.into(),
+        }
     }
 }
 
@@ -45,7 +52,10 @@ impl StoreError {
         matches!(
             self,
             Self::Database(
-                sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed | sqlx::Error::Tls(_)
+                sqlx::Error::PoolTimedOut
+                    | sqlx::Error::Io(_)
+                    | sqlx::Error::PoolClosed
+                    | sqlx::Error::Tls(_)
             )
         ) || matches!(self, Self::Database(sqlx::Error::Database(db)) if db.code().is_some_and(|c| c.starts_with("08") || c == "57P01" || c == "57P03"))
     }

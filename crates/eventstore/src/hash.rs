@@ -92,14 +92,38 @@ mod tests {
     fn digest_changes_when_any_covered_field_changes() {
         let base = sample().digest();
         let variants = [
-            CanonicalEvent { stream_id: "team-2", ..sample() },
-            CanonicalEvent { stream_version: 2, ..sample() },
-            CanonicalEvent { event_type: "TeamAmended", ..sample() },
-            CanonicalEvent { schema_version: 2, ..sample() },
-            CanonicalEvent { occurred_at_micros: 1, ..sample() },
-            CanonicalEvent { recorded_at_micros: 1, ..sample() },
-            CanonicalEvent { metadata: "{ }", ..sample() },
-            CanonicalEvent { payload: "{}", ..sample() },
+            CanonicalEvent {
+                stream_id: "team-2",
+                ..sample()
+            },
+            CanonicalEvent {
+                stream_version: 2,
+                ..sample()
+            },
+            CanonicalEvent {
+                event_type: "TeamAmended",
+                ..sample()
+            },
+            CanonicalEvent {
+                schema_version: 2,
+                ..sample()
+            },
+            CanonicalEvent {
+                occurred_at_micros: 1,
+                ..sample()
+            },
+            CanonicalEvent {
+                recorded_at_micros: 1,
+                ..sample()
+            },
+            CanonicalEvent {
+                metadata: "{ }",
+                ..sample()
+            },
+            CanonicalEvent {
+                payload: "{}",
+                ..sample()
+            },
         ];
         for v in variants {
             assert_ne!(v.digest(), base, "{v:?} hashed like the original");
@@ -109,8 +133,16 @@ mod tests {
     #[test]
     fn length_prefixes_keep_field_boundaries_unambiguous() {
         // Moving bytes from metadata into payload must change the digest.
-        let a = CanonicalEvent { metadata: "{\"a\":1}", payload: "{}", ..sample() };
-        let b = CanonicalEvent { metadata: "{\"a\":1}{", payload: "}", ..sample() };
+        let a = CanonicalEvent {
+            metadata: "{\"a\":1}",
+            payload: "{}",
+            ..sample()
+        };
+        let b = CanonicalEvent {
+            metadata: "{\"a\":1}{",
+            payload: "}",
+            ..sample()
+        };
         assert_ne!(a.digest(), b.digest());
     }
 
@@ -118,6 +150,9 @@ mod tests {
     fn chain_is_sha256_of_prev_then_digest() {
         // Known answer: SHA-256 of 64 zero bytes.
         let h = chain(&GENESIS, &[0; 32]);
-        assert_eq!(hex::encode(h), "f5a5fd42d16a20302798ef6ed309979b43003d2320d9f0e8ea9831a92759fb4b");
+        assert_eq!(
+            hex::encode(h),
+            "f5a5fd42d16a20302798ef6ed309979b43003d2320d9f0e8ea9831a92759fb4b"
+        );
     }
 }

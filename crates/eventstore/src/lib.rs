@@ -32,7 +32,8 @@ pub mod verify;
 pub use clock::{Clock, SystemClock};
 pub use error::{AppendError, StoreError};
 pub use model::{
-    AppendOutcome, AppendRequest, AppendResult, Claim, CommandIdentity, ExpectedVersion, NewEvent, RecordedEvent,
+    AppendOutcome, AppendRequest, AppendResult, Claim, CommandIdentity, ExpectedVersion, NewEvent,
+    RecordedEvent,
 };
 pub use store::{EventStore, StoreConfig};
 pub use subscribe::Subscription;

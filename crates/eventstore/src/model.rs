@@ -123,7 +123,9 @@ pub struct RecordedEvent {
 impl RecordedEvent {
     /// The stream category: the part of the stream id before the first `-`.
     pub fn category(&self) -> &str {
-        self.stream_id.split_once('-').map_or(self.stream_id.as_str(), |(c, _)| c)
+        self.stream_id
+            .split_once('-')
+            .map_or(self.stream_id.as_str(), |(c, _)| c)
     }
 
     pub(crate) fn canonical(&self) -> crate::hash::CanonicalEvent<'_> {

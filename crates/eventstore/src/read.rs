@@ -20,17 +20,24 @@ pub(crate) fn hash32(row: &PgRow, column: &str, position: i64) -> Result<[u8; 32
 pub(crate) fn event_from_row(row: &PgRow) -> Result<RecordedEvent, StoreError> {
     let position: i64 = row.try_get("position")?;
     let tx: String = row.try_get("tx_text")?;
-    let tx_id = tx.parse().map_err(|_| StoreError::Corrupt { position, reason: format!("tx_id {tx:?}") })?;
+    let tx_id = tx.parse().map_err(|_| StoreError::Corrupt {
+        position,
+        reason: format!("tx_id {tx:?}"),
+    })?;
     let version: i64 = row.try_get("stream_version")?;
     let schema_version: i32 = row.try_get("schema_version")?;
     Ok(RecordedEvent {
         token: Token { tx_id, position },
         stream_id: row.try_get("stream_id")?,
-        stream_version: u64::try_from(version)
-            .map_err(|_| StoreError::Corrupt { position, reason: format!("stream_version {version}") })?,
+        stream_version: u64::try_from(version).map_err(|_| StoreError::Corrupt {
+            position,
+            reason: format!("stream_version {version}"),
+        })?,
         event_type: row.try_get("event_type")?,
-        schema_version: u32::try_from(schema_version)
-            .map_err(|_| StoreError::Corrupt { position, reason: format!("schema_version {schema_version}") })?,
+        schema_version: u32::try_from(schema_version).map_err(|_| StoreError::Corrupt {
+            position,
+            reason: format!("schema_version {schema_version}"),
+        })?,
         payload: row.try_get("payload")?,
         metadata: row.try_get("metadata")?,
         occurred_at: row.try_get("occurred_at")?,
@@ -79,11 +86,15 @@ impl EventStore {
         &self,
         stream_ids: &[String],
     ) -> Result<std::collections::HashMap<String, Vec<RecordedEvent>>, StoreError> {
-        let mut out: std::collections::HashMap<String, Vec<RecordedEvent>> = std::collections::HashMap::new();
+        let mut out: std::collections::HashMap<String, Vec<RecordedEvent>> =
+            std::collections::HashMap::new();
         if stream_ids.is_empty() {
             return Ok(out);
         }
-        let rows = sqlx::query(sql::READ_STREAMS).bind(stream_ids).fetch_all(self.pool()).await?;
+        let rows = sqlx::query(sql::READ_STREAMS)
+            .bind(stream_ids)
+            .fetch_all(self.pool())
+            .await?;
         for r in &rows {
             let e = event_from_row(r)?;
             out.entry(e.stream_id.clone()).or_default().push(e);
@@ -95,14 +106,21 @@ impl EventStore {
     /// below the fence (none of which can still commit). An empty page means "caught up to the fence",
     /// not "nothing more will ever come".
     #[tracing::instrument(name = "eventstore.read_all", skip_all, fields(after = %after))]
-    pub async fn read_all_after(&self, after: Token, limit: i64) -> Result<Vec<RecordedEvent>, StoreError> {
+    pub async fn read_all_after(
+        &self,
+        after: Token,
+        limit: i64,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
         let rows = sqlx::query(sql::READ_ALL)
             .bind(after.tx_id.to_string())
             .bind(after.position)
             .bind(limit)
             .fetch_all(self.pool())
             .await?;
-        let events = rows.iter().map(event_from_row).collect::<Result<Vec<_>, _>>()?;
+        let events = rows
+            .iter()
+            .map(event_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
         if let Some(last) = events.last() {
             self.observe_committed(last.token);
         }
@@ -114,6 +132,9 @@ impl EventStore {
     pub async fn fence(&self) -> Result<u64, StoreError> {
         let row = sqlx::query(sql::FENCE).fetch_one(self.pool()).await?;
         let s: String = row.try_get("fence")?;
-        s.parse().map_err(|_| StoreError::Corrupt { position: 0, reason: format!("fence {s:?}") })
+        s.parse().map_err(|_| StoreError::Corrupt {
+            position: 0,
+            reason: format!("fence {s:?}"),
+        })
     }
 }

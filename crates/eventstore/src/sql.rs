@@ -57,12 +57,15 @@ ORDER BY a.stream_version";
 /// The claims table's unique key: a violation of it means a claim is taken.
 pub const CLAIMS_KEY: &str = "claims_pkey";
 
-pub const CURRENT_VERSION: &str = "SELECT coalesce(max(stream_version), 0) AS version FROM events WHERE stream_id = $1";
+pub const CURRENT_VERSION: &str =
+    "SELECT coalesce(max(stream_version), 0) AS version FROM events WHERE stream_id = $1";
 
-pub const FIND_IDEMPOTENCY: &str = "SELECT request_fingerprint, stream_id, first_version, last_version
+pub const FIND_IDEMPOTENCY: &str =
+    "SELECT request_fingerprint, stream_id, first_version, last_version
 FROM idempotency_keys WHERE principal = $1 AND idempotency_key = $2";
 
-pub const TOKENS_OF_VERSIONS: &str = "SELECT position, tx_id::text AS tx_text, stream_version FROM events
+pub const TOKENS_OF_VERSIONS: &str =
+    "SELECT position, tx_id::text AS tx_text, stream_version FROM events
 WHERE stream_id = $1 AND stream_version BETWEEN $2 AND $3 ORDER BY stream_version";
 
 pub const FIND_CLAIMS: &str = "SELECT c.scope, c.stream_id FROM claims c

@@ -59,7 +59,9 @@ pub(crate) struct Inner {
 
 impl std::fmt::Debug for EventStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EventStore").field("config", &self.inner.config).finish_non_exhaustive()
+        f.debug_struct("EventStore")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
     }
 }
 
@@ -72,7 +74,14 @@ impl EventStore {
     /// A store with an injected clock (tests pin `recorded_at`).
     pub fn with_clock(pool: PgPool, config: StoreConfig, clock: Arc<dyn Clock>) -> Self {
         let (latest, _) = watch::channel(Token::START);
-        Self { inner: Arc::new(Inner { pool, clock, config, latest }) }
+        Self {
+            inner: Arc::new(Inner {
+                pool,
+                clock,
+                config,
+                latest,
+            }),
+        }
     }
 
     pub fn pool(&self) -> &PgPool {

@@ -96,7 +96,10 @@ impl Subscription {
                 return Ok(e);
             }
             let seen_latest = *self.latest.borrow_and_update();
-            let page = self.store.read_all_after(self.after, self.store.config().page_size).await?;
+            let page = self
+                .store
+                .read_all_after(self.after, self.store.config().page_size)
+                .await?;
             if !page.is_empty() {
                 self.backoff = MIN_BACKOFF;
                 self.buffer.extend(page);

@@ -17,7 +17,10 @@ pub struct Token {
 
 impl Token {
     /// Before the first event.
-    pub const START: Token = Token { tx_id: 0, position: 0 };
+    pub const START: Token = Token {
+        tx_id: 0,
+        position: 0,
+    };
 }
 
 impl fmt::Display for Token {
@@ -51,14 +54,23 @@ mod tests {
 
     #[test]
     fn token_orders_by_tx_id_before_position() {
-        let late_commit_small_position = Token { tx_id: 10, position: 5 };
-        let early_commit_large_position = Token { tx_id: 9, position: 7 };
+        let late_commit_small_position = Token {
+            tx_id: 10,
+            position: 5,
+        };
+        let early_commit_large_position = Token {
+            tx_id: 9,
+            position: 7,
+        };
         assert!(early_commit_large_position < late_commit_small_position);
     }
 
     #[test]
     fn token_text_round_trips_and_rejects_garbage() {
-        let t = Token { tx_id: 771, position: 42 };
+        let t = Token {
+            tx_id: 771,
+            position: 42,
+        };
         assert_eq!(t.to_string().parse::<Token>().unwrap(), t);
         for bad in ["", "42", "a.b", "1.-3", "1.2.3", "18446744073709551615.1"] {
             assert!(bad.parse::<Token>().is_err(), "{bad:?} parsed");

@@ -38,9 +38,15 @@ impl std::fmt::Display for Mismatch {
                 format!("version {found} where {expected} was expected")
             }
             Problem::BrokenLink => "prev_hash does not match the previous event's hash".to_owned(),
-            Problem::ContentAltered => "content does not match its hash (altered after writing)".to_owned(),
+            Problem::ContentAltered => {
+                "content does not match its hash (altered after writing)".to_owned()
+            }
         };
-        write!(f, "stream {} version {} (position {}): {what}", self.stream_id, self.stream_version, self.position)
+        write!(
+            f,
+            "stream {} version {} (position {}): {what}",
+            self.stream_id, self.stream_version, self.position
+        )
     }
 }
 
@@ -57,7 +63,12 @@ fn check_content(e: &RecordedEvent) -> bool {
 }
 
 fn mismatch(e: &RecordedEvent, problem: Problem) -> Mismatch {
-    Mismatch { stream_id: e.stream_id.clone(), stream_version: e.stream_version, position: e.token.position, problem }
+    Mismatch {
+        stream_id: e.stream_id.clone(),
+        stream_version: e.stream_version,
+        position: e.token.position,
+        problem,
+    }
 }
 
 impl EventStore {
@@ -70,11 +81,20 @@ impl EventStore {
             if e.stream_version != expected {
                 return Ok(Report {
                     events_checked: i as u64,
-                    first_mismatch: Some(mismatch(e, Problem::VersionGap { expected, found: e.stream_version })),
+                    first_mismatch: Some(mismatch(
+                        e,
+                        Problem::VersionGap {
+                            expected,
+                            found: e.stream_version,
+                        },
+                    )),
                 });
             }
             if e.prev_hash != prev {
-                return Ok(Report { events_checked: i as u64, first_mismatch: Some(mismatch(e, Problem::BrokenLink)) });
+                return Ok(Report {
+                    events_checked: i as u64,
+                    first_mismatch: Some(mismatch(e, Problem::BrokenLink)),
+                });
             }
             if !check_content(e) {
                 return Ok(Report {
@@ -84,7 +104,10 @@ impl EventStore {
             }
             prev = e.hash;
         }
-        Ok(Report { events_checked: events.len() as u64, first_mismatch: None })
+        Ok(Report {
+            events_checked: events.len() as u64,
+            first_mismatch: None,
+        })
     }
 
     /// Verify every event after `after` in the global order (below the fence): each row's hash, and its
@@ -100,7 +123,10 @@ impl EventStore {
                 .fetch_all(self.pool())
                 .await?;
             if rows.is_empty() {
-                return Ok(Report { events_checked: checked, first_mismatch: None });
+                return Ok(Report {
+                    events_checked: checked,
+                    first_mismatch: None,
+                });
             }
             for row in &rows {
                 let e = event_from_row(row)?;
@@ -111,13 +137,19 @@ impl EventStore {
                     (_, None) => None,
                 };
                 let problem = match expected_prev {
-                    None => Some(Problem::VersionGap { expected: e.stream_version - 1, found: e.stream_version }),
+                    None => Some(Problem::VersionGap {
+                        expected: e.stream_version - 1,
+                        found: e.stream_version,
+                    }),
                     Some(p) if p != e.prev_hash => Some(Problem::BrokenLink),
                     Some(_) if !check_content(&e) => Some(Problem::ContentAltered),
                     Some(_) => None,
                 };
                 if let Some(problem) = problem {
-                    return Ok(Report { events_checked: checked, first_mismatch: Some(mismatch(&e, problem)) });
+                    return Ok(Report {
+                        events_checked: checked,
+                        first_mismatch: Some(mismatch(&e, problem)),
+                    });
                 }
                 checked += 1;
                 after = e.token;

@@ -52,13 +52,23 @@ impl Cluster {
     /// A private throwaway cluster (fsync off), stopped and deleted on drop.
     pub fn private() -> Result<Cluster, HarnessError> {
         let dir = std::env::temp_dir().join(format!("vl-pg-{}", uuid::Uuid::new_v4().simple()));
-        let out = Command::new("bash").arg(script()).arg("start").arg(&dir).arg("--fast").output()?;
+        let out = Command::new("bash")
+            .arg(script())
+            .arg("start")
+            .arg(&dir)
+            .arg("--fast")
+            .output()?;
         if !out.status.success() {
-            return Err(HarnessError::Script(String::from_utf8_lossy(&out.stderr).into_owned()));
+            return Err(HarnessError::Script(
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            ));
         }
         let url = String::from_utf8_lossy(&out.stdout).trim().to_owned();
         spawn_reaper(&dir)?;
-        Ok(Cluster { admin: PgConnectOptions::from_str(&url)?, dir: Some(dir) })
+        Ok(Cluster {
+            admin: PgConnectOptions::from_str(&url)?,
+            dir: Some(dir),
+        })
     }
 
     /// The cluster for ordinary tests (see the crate docs for how it is chosen).
@@ -67,10 +77,14 @@ impl Cluster {
         if let Some(c) = SHARED.get() {
             return Ok(c);
         }
-        let cluster = match std::env::var("VL_TEST_ADMIN_URL").or_else(|_| std::env::var("DATABASE_URL")) {
-            Ok(url) => Cluster { admin: PgConnectOptions::from_str(&url)?, dir: None },
-            Err(_) => Cluster::private()?,
-        };
+        let cluster =
+            match std::env::var("VL_TEST_ADMIN_URL").or_else(|_| std::env::var("DATABASE_URL")) {
+                Ok(url) => Cluster {
+                    admin: PgConnectOptions::from_str(&url)?,
+                    dir: None,
+                },
+                Err(_) => Cluster::private()?,
+            };
         // A racing initialiser may have won; its cluster is used and ours is dropped (and removed).
         Ok(SHARED.get_or_init(|| cluster))
     }
@@ -85,11 +99,18 @@ impl Cluster {
         let template = self.template().await?;
         let name = format!("vl_t_{}", uuid::Uuid::new_v4().simple());
         let mut admin = PgConnection::connect_with(&self.admin_options("postgres")).await?;
-        admin.execute(AssertSqlSafe(format!("CREATE DATABASE {name} TEMPLATE {template}"))).await?;
+        admin
+            .execute(AssertSqlSafe(format!(
+                "CREATE DATABASE {name} TEMPLATE {template}"
+            )))
+            .await?;
         admin.close().await?;
         Ok(TestDb {
             owner: self.admin_options(&name),
-            app: self.admin_options(&name).username("ledger_app").password(APP_PASSWORD),
+            app: self
+                .admin_options(&name)
+                .username("ledger_app")
+                .password(APP_PASSWORD),
             name,
         })
     }
@@ -104,14 +125,24 @@ impl Cluster {
         }
         let template = format!("vl_template_{fingerprint:016x}");
         let mut admin = PgConnection::connect_with(&self.admin_options("postgres")).await?;
-        sqlx::query("SELECT pg_advisory_lock($1)").bind(TEMPLATE_LOCK).execute(&mut admin).await?;
+        sqlx::query("SELECT pg_advisory_lock($1)")
+            .bind(TEMPLATE_LOCK)
+            .execute(&mut admin)
+            .await?;
         let result = self.create_template_locked(&mut admin, &template).await;
-        sqlx::query("SELECT pg_advisory_unlock($1)").bind(TEMPLATE_LOCK).execute(&mut admin).await?;
+        sqlx::query("SELECT pg_advisory_unlock($1)")
+            .bind(TEMPLATE_LOCK)
+            .execute(&mut admin)
+            .await?;
         admin.close().await?;
         result.map(|()| template)
     }
 
-    async fn create_template_locked(&self, admin: &mut PgConnection, template: &str) -> Result<(), HarnessError> {
+    async fn create_template_locked(
+        &self,
+        admin: &mut PgConnection,
+        template: &str,
+    ) -> Result<(), HarnessError> {
         let exists = sqlx::query("SELECT 1 FROM pg_database WHERE datname = $1")
             .bind(template)
             .fetch_optional(&mut *admin)
@@ -127,16 +158,29 @@ impl Cluster {
                  END $$",
             )
             .await?;
-        sqlx::query(AssertSqlSafe(format!("ALTER ROLE ledger_app PASSWORD '{APP_PASSWORD}'")))
-            .execute(&mut *admin)
-            .await?;
+        sqlx::query(AssertSqlSafe(format!(
+            "ALTER ROLE ledger_app PASSWORD '{APP_PASSWORD}'"
+        )))
+        .execute(&mut *admin)
+        .await?;
         let building = format!("{template}_building");
-        admin.execute(AssertSqlSafe(format!("DROP DATABASE IF EXISTS {building}"))).await?;
-        admin.execute(AssertSqlSafe(format!("CREATE DATABASE {building}"))).await?;
-        let pool = PgPoolOptions::new().max_connections(1).connect_with(self.admin_options(&building)).await?;
+        admin
+            .execute(AssertSqlSafe(format!("DROP DATABASE IF EXISTS {building}")))
+            .await?;
+        admin
+            .execute(AssertSqlSafe(format!("CREATE DATABASE {building}")))
+            .await?;
+        let pool = PgPoolOptions::new()
+            .max_connections(1)
+            .connect_with(self.admin_options(&building))
+            .await?;
         schema::MIGRATOR.run(&pool).await?;
         pool.close().await;
-        admin.execute(AssertSqlSafe(format!("ALTER DATABASE {building} RENAME TO {template}"))).await?;
+        admin
+            .execute(AssertSqlSafe(format!(
+                "ALTER DATABASE {building} RENAME TO {template}"
+            )))
+            .await?;
         Ok(())
     }
 }
@@ -144,7 +188,12 @@ impl Cluster {
 impl Drop for Cluster {
     fn drop(&mut self) {
         if let Some(dir) = &self.dir {
-            let _ = Command::new("bash").arg(script()).arg("stop").arg(dir).arg("--remove").status();
+            let _ = Command::new("bash")
+                .arg(script())
+                .arg("stop")
+                .arg(dir)
+                .arg("--remove")
+                .status();
         }
     }
 }
@@ -179,11 +228,17 @@ pub struct TestDb {
 impl TestDb {
     /// A pool connected as the service role.
     pub async fn app_pool(&self, max_connections: u32) -> Result<PgPool, HarnessError> {
-        Ok(PgPoolOptions::new().max_connections(max_connections).connect_with(self.app.clone()).await?)
+        Ok(PgPoolOptions::new()
+            .max_connections(max_connections)
+            .connect_with(self.app.clone())
+            .await?)
     }
 
     /// A pool connected as the owner.
     pub async fn owner_pool(&self) -> Result<PgPool, HarnessError> {
-        Ok(PgPoolOptions::new().max_connections(4).connect_with(self.owner.clone()).await?)
+        Ok(PgPoolOptions::new()
+            .max_connections(4)
+            .connect_with(self.owner.clone())
+            .await?)
     }
 }

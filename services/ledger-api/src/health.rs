@@ -17,7 +17,10 @@ use sqlx::PgPool;
 const APPLIED_MIGRATIONS: &str = "SELECT version FROM _sqlx_migrations WHERE success";
 
 pub fn router(pool: PgPool) -> Router {
-    Router::new().route("/livez", get(livez)).route("/readyz", get(readyz)).with_state(pool)
+    Router::new()
+        .route("/livez", get(livez))
+        .route("/readyz", get(readyz))
+        .with_state(pool)
 }
 
 async fn livez() -> impl IntoResponse {
@@ -25,11 +28,16 @@ async fn livez() -> impl IntoResponse {
 }
 
 async fn readyz(State(pool): State<PgPool>) -> impl IntoResponse {
-    let applied =
-        tokio::time::timeout(Duration::from_secs(2), sqlx::query_scalar::<_, i64>(APPLIED_MIGRATIONS).fetch_all(&pool))
-            .await;
+    let applied = tokio::time::timeout(
+        Duration::from_secs(2),
+        sqlx::query_scalar::<_, i64>(APPLIED_MIGRATIONS).fetch_all(&pool),
+    )
+    .await;
     let not_ready = |reason: &str| {
-        (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "status": "not ready", "reason": reason })))
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({ "status": "not ready", "reason": reason })),
+        )
     };
     match applied {
         Err(_) => not_ready("the database did not answer within 2 s"),
@@ -39,9 +47,15 @@ async fn readyz(State(pool): State<PgPool>) -> impl IntoResponse {
         }
         Ok(Ok(versions)) => {
             let applied: BTreeSet<i64> = versions.into_iter().collect();
-            let missing = schema::MIGRATOR.iter().filter(|m| !applied.contains(&m.version)).count();
+            let missing = schema::MIGRATOR
+                .iter()
+                .filter(|m| !applied.contains(&m.version))
+                .count();
             if missing == 0 {
-                (StatusCode::OK, Json(serde_json::json!({ "status": "ready" })))
+                (
+                    StatusCode::OK,
+                    Json(serde_json::json!({ "status": "ready" })),
+                )
             } else {
                 not_ready("migrations are pending")
             }

@@ -19,7 +19,10 @@ use clap::Parser;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 #[derive(Debug, Parser)]
-#[command(name = "ledger-api", about = "Volunteer Ledger: event-sourced records of volunteer campaigns")]
+#[command(
+    name = "ledger-api",
+    about = "Volunteer Ledger: event-sourced records of volunteer campaigns"
+)]
 struct Config {
     /// Postgres URL of the service role (INSERT/SELECT on the log only).
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
@@ -39,21 +42,29 @@ struct Config {
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn".into()),
         )
         .init();
     let config = Config::parse();
 
     if let Some(url) = &config.migration_database_url {
-        let options = PgConnectOptions::from_str(url).context("MIGRATION_DATABASE_URL is not a Postgres URL")?;
+        let options = PgConnectOptions::from_str(url)
+            .context("MIGRATION_DATABASE_URL is not a Postgres URL")?;
         let owner = PgPoolOptions::new()
             .max_connections(1)
             .connect_with(options)
             .await
             .context("connecting with MIGRATION_DATABASE_URL")?;
-        schema::MIGRATOR.run(&owner).await.context("running migrations")?;
+        schema::MIGRATOR
+            .run(&owner)
+            .await
+            .context("running migrations")?;
         owner.close().await;
-        tracing::info!(migrations = schema::MIGRATOR.iter().count(), "schema is current");
+        tracing::info!(
+            migrations = schema::MIGRATOR.iter().count(),
+            "schema is current"
+        );
     }
 
     let options = PgConnectOptions::from_str(&config.database_url)

@@ -42,10 +42,9 @@ uuid_id!(/// One volunteer activity.
     ActivityId);
 uuid_id!(/// A configured campaign (e.g. 百千万 2023-12..2025-03).
     CampaignId);
-uuid_id!(/// A host unit (依托单位): CDC, hospital, school, …
+uuid_id!(/// A host unit (依托单位): CDC, hospital, school, …; also a government department, which is how a
+    /// campaign names its "relevant departments" (A3).
     HostUnitId);
-uuid_id!(/// A "relevant department" named by a campaign (A3).
-    DepartmentId);
 uuid_id!(/// A training session (A11).
     TrainingId);
 uuid_id!(/// A typical case nomination (A18).
@@ -189,6 +188,19 @@ impl Text {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// Check an already-parsed text against a module's own limit (commands carry parsed `Text` whose
+    /// bound the caller chose); `field` names the command field for the error.
+    pub fn check_max(&self, field: &str, max_chars: usize) -> Result<(), DomainError> {
+        let n = self.0.chars().count();
+        if n > max_chars {
+            return Err(DomainError::invalid(
+                field,
+                format!("is {n} characters long; at most {max_chars} are allowed"),
+            ));
+        }
+        Ok(())
     }
 }
 

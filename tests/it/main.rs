@@ -6,6 +6,9 @@
     reason = "test setup and helpers: a failed step must fail the test loudly, with its location"
 )]
 
+mod app_activities;
+mod app_areas;
+mod app_volunteers;
 mod eventstore_append;
 mod eventstore_integrity;
 mod eventstore_order;

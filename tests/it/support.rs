@@ -78,3 +78,84 @@ pub async fn within<T>(deadline: Duration, what: &str, fut: impl Future<Output =
         Err(_) => panic!("{what}: not done within {deadline:?}"),
     }
 }
+
+/// A clock the test sets.
+#[derive(Debug)]
+pub struct TestClock(pub std::sync::Mutex<chrono::DateTime<Utc>>);
+
+impl TestClock {
+    pub fn at(t: chrono::DateTime<Utc>) -> std::sync::Arc<Self> {
+        std::sync::Arc::new(Self(std::sync::Mutex::new(t)))
+    }
+
+    pub fn set(&self, t: chrono::DateTime<Utc>) {
+        *self.0.lock().unwrap() = t;
+    }
+}
+
+impl eventstore::Clock for TestClock {
+    fn now(&self) -> chrono::DateTime<Utc> {
+        *self.0.lock().unwrap()
+    }
+}
+
+pub const TEST_MASTER_KEY: &str =
+    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+pub const TEST_HASH_KEY: &str = "f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff000102030405060708090a0b0c0d0e0f";
+
+/// The application service on a fresh database, with a clock the test controls.
+pub struct TestLedger {
+    pub ledger: app::Ledger,
+    pub clock: std::sync::Arc<TestClock>,
+}
+
+pub async fn ledger(campaign: domain::ids::CampaignId) -> TestLedger {
+    let db = Cluster::shared().unwrap().database().await.unwrap();
+    let pool = db.app_pool(10).await.unwrap();
+    let clock = TestClock::at(Utc.with_ymd_and_hms(2024, 6, 1, 2, 0, 0).unwrap());
+    let store = EventStore::with_clock(pool.clone(), StoreConfig::default(), clock.clone());
+    let master = personal_data::MasterKey::from_config_text(1, TEST_MASTER_KEY).unwrap();
+    let vault = person_vault::PersonVault::new(pool, std::sync::Arc::new(master));
+    let hasher = personal_data::KeyedHasher::from_config_text(TEST_HASH_KEY).unwrap();
+    let ledger = app::Ledger::new(
+        store,
+        vault,
+        hasher,
+        clock.clone(),
+        app::LedgerConfig { campaign },
+    );
+    TestLedger { ledger, clock }
+}
+
+/// A command context for `role` acting in `regions` / `teams`, with a fresh idempotency key.
+pub fn ctx(
+    role: app::Role,
+    regions: &[&str],
+    teams: &[domain::ids::TeamId],
+) -> app::CommandContext {
+    app::CommandContext {
+        actor: app::Actor {
+            subject: format!("{}-{}", role.as_str(), regions.join("+")),
+            role,
+            regions: regions
+                .iter()
+                .map(|r| domain::ids::RegionCode::parse("region", r).unwrap())
+                .collect(),
+            teams: teams.to_vec(),
+            grants: vec![],
+        },
+        idempotency_key: uuid::Uuid::new_v4().to_string(),
+        correlation_id: None,
+        causation_id: None,
+        client: "test".to_owned(),
+    }
+}
+
+/// A valid GB 11643 resident ID number for `region` (6 digits), birth date `yyyymmdd` and sequence.
+pub fn resident_id(region: &str, birth: &str, seq: &str) -> String {
+    let body = format!("{region}{birth}{seq}");
+    format!(
+        "{body}{}",
+        domain::identity::gb11643_check_char(&body).unwrap()
+    )
+}

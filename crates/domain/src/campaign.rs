@@ -150,6 +150,16 @@ impl RuleSet {
         }
     }
 
+    /// A5: a team with `activities` (non-voided) activities in a calendar year meets the minimum.
+    pub fn team_meets_frequency(&self, activities: u32) -> bool {
+        activities >= self.team_min_activities_per_year
+    }
+
+    /// A6: a volunteer with `participations` activities in a calendar year meets the minimum.
+    pub fn volunteer_meets_frequency(&self, participations: u32) -> bool {
+        participations >= self.volunteer_min_activities_per_year
+    }
+
     /// A4: a host unit of `kind` must host a team under these rules.
     pub fn requires_team(&self, kind: HostUnitKind) -> bool {
         self.mandatory_host_kinds.iter().any(|m| match (m, kind) {
@@ -331,6 +341,17 @@ impl Campaign {
     pub fn year_in_window(&self, year: i32) -> Option<CampaignYear> {
         self.years().into_iter().find(|y| y.year == year)
     }
+    /// A2: the date coverage is judged on — the last day of the window's last full calendar year
+    /// (百千万, 2023-12-01..2025-03-31: 2024-12-31). Read models answer for any date; this is the one
+    /// the campaign is evaluated on. `None` when the window holds no full year.
+    pub fn coverage_evaluation_date(&self) -> Option<NaiveDate> {
+        self.years()
+            .into_iter()
+            .filter(|y| !y.partial)
+            .map(|y| y.last_day)
+            .max()
+    }
+
     /// A16: the exclusive deadline of the summary for `year`, under the rules in force on the last day of
     /// that year inside the window.
     pub fn summary_deadline(&self, year: i32) -> Option<DateTime<Utc>> {
@@ -809,5 +830,51 @@ mod tests {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod frequency_and_evaluation_date_tests {
+    use super::*;
+
+    #[test]
+    fn a5_a_team_meets_the_yearly_minimum_with_one_activity_and_not_with_none() {
+        let rules = RuleSet::baiqianwan(vec![]);
+        assert!(rules.team_meets_frequency(1));
+        assert!(!rules.team_meets_frequency(0));
+    }
+
+    #[test]
+    fn a6_a_volunteer_meets_the_yearly_minimum_with_two_activities_and_not_with_one() {
+        let rules = RuleSet::baiqianwan(vec![]);
+        assert!(rules.volunteer_meets_frequency(2));
+        assert!(!rules.volunteer_meets_frequency(1));
+    }
+
+    #[test]
+    fn a2_baiqianwan_coverage_is_evaluated_on_31_december_2024() {
+        let campaign = Campaign {
+            window: Some((
+                NaiveDate::from_ymd_opt(2023, 12, 1).unwrap(),
+                NaiveDate::from_ymd_opt(2025, 3, 31).unwrap(),
+            )),
+            ..Campaign::default()
+        };
+        assert_eq!(
+            campaign.coverage_evaluation_date(),
+            NaiveDate::from_ymd_opt(2024, 12, 31)
+        );
+        let short = Campaign {
+            window: Some((
+                NaiveDate::from_ymd_opt(2024, 3, 1).unwrap(),
+                NaiveDate::from_ymd_opt(2024, 9, 30).unwrap(),
+            )),
+            ..Campaign::default()
+        };
+        assert_eq!(
+            short.coverage_evaluation_date(),
+            None,
+            "a window without a full year has no A2 date"
+        );
     }
 }

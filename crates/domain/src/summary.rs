@@ -782,6 +782,24 @@ mod tests {
         s
     }
 
+    #[test]
+    fn a22_a23_funding_and_work_plans_in_the_support_section_are_kept_and_bounded() {
+        let s = given(vec![draft(K)]);
+        let support = s.sections().map(|x| x.support.as_str().to_owned());
+        assert_eq!(support.as_deref(), Some("初稿: 经费5万元，工作计划已印发"));
+        let mut too_long = sections("x");
+        too_long.support = text(&"经".repeat(SECTION_MAX_CHARS + 1));
+        let e = rejected(
+            &AnnualSummary::default(),
+            SummaryCommand::Draft(DraftSummary {
+                summary: key(K),
+                sections: too_long,
+                typical_cases: vec![],
+            }),
+        );
+        assert!(e.field.ends_with("sections.support"), "{e}");
+    }
+
     fn approved() -> AnnualSummary {
         given(vec![draft(K), submit_for_approval(K), approve(K)])
     }

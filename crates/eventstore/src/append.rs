@@ -418,6 +418,26 @@ impl EventStore {
             .rows_affected())
     }
 
+    /// The stream holding a claim, if any (e.g. the volunteer registered with a given ID-number hash).
+    pub async fn claim_holder(&self, scope: &str, key: &str) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query(sql::CLAIM_HOLDER)
+            .bind(scope)
+            .bind(key)
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(row.map(|r| r.try_get("stream_id")).transpose()?)
+    }
+
+    /// Release every claim of `scope` held by `stream_id` (erasure releases the person's claim).
+    pub async fn release_claims_of(&self, scope: &str, stream_id: &str) -> Result<u64, StoreError> {
+        Ok(sqlx::query(sql::RELEASE_CLAIMS_OF_STREAM)
+            .bind(scope)
+            .bind(stream_id)
+            .execute(self.pool())
+            .await?
+            .rows_affected())
+    }
+
     /// Release a uniqueness claim (e.g. when a person's registration is erased).
     pub async fn release_claim(&self, scope: &str, key: &str) -> Result<bool, StoreError> {
         Ok(sqlx::query(sql::RELEASE_CLAIM)

@@ -73,6 +73,10 @@ JOIN unnest($1::text[], $2::text[]) AS w(scope, claim_key) ON c.scope = w.scope 
 
 pub const PURGE_IDEMPOTENCY: &str = "DELETE FROM idempotency_keys WHERE created_at < $1";
 
+pub const CLAIM_HOLDER: &str = "SELECT stream_id FROM claims WHERE scope = $1 AND claim_key = $2";
+
+pub const RELEASE_CLAIMS_OF_STREAM: &str = "DELETE FROM claims WHERE scope = $1 AND stream_id = $2";
+
 pub const RELEASE_CLAIM: &str = "DELETE FROM claims WHERE scope = $1 AND claim_key = $2";
 
 /// Binds: $1 stream_id, $2 after version, $3 limit.

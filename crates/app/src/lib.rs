@@ -1,0 +1,31 @@
+//! # app — the application layer
+//!
+//! Policy of this crate:
+//! - Every command goes through one pipeline ([`pipeline`]): idempotency check → load the aggregate and
+//!   the facts it needs from other streams → authorise against the one policy table ([`policy`]) →
+//!   decide (pure domain) → one atomic append. A rejected command writes nothing.
+//! - Personal data is sealed with the person's data key here, before the domain sees the command; the
+//!   domain and the log only ever hold ciphertext. Erasure destroys the key.
+//! - One transport-neutral error ([`error::AppError`] with [`error::ErrorCode`]); adapters map it once.
+//! - No transport types (tonic/axum) and no SQL here: storage goes through `eventstore` and
+//!   `person-vault`.
+
+pub mod actor;
+mod commands;
+pub mod error;
+pub mod ledger;
+mod personal;
+pub mod pipeline;
+pub mod policy;
+pub mod queries;
+
+pub use actor::{Actor, Role};
+pub use commands::certificate::CERTIFICATE_NUMBER_CLAIM;
+pub use commands::volunteer::{
+    PERSON_CLAIM, RecordQualificationInput, RegisterVolunteerInput, VolunteerInput,
+};
+pub use error::{AppError, ErrorCode};
+pub use ledger::{CommandContext, Ledger, LedgerConfig};
+pub use pipeline::CommandOutcome;
+pub use policy::{CommandKind, Subject};
+pub use queries::VolunteerView;

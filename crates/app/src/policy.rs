@@ -1,0 +1,297 @@
+//! The authorisation policy: one table, consulted for every command on every transport.
+//!
+//! A row names a command kind and, per role allowed to run it, how the role's scope is checked against
+//! the command's *subject* (the region of the record it touches, and its team where there is one):
+//! - [`Scope::Region`]: one of the actor's regions covers the subject's region;
+//! - [`Scope::Team`]: the subject's team is one of the actor's teams.
+//!
+//! Integration partners are not in the table: they may run a command when their `grants` name its kind
+//! and their regions cover the subject. Auditors and supervisors never write records (supervisors write
+//! findings only). Anything not in the table is refused.
+
+use domain::ids::{RegionCode, TeamId};
+
+use crate::actor::{Actor, Role};
+use crate::error::AppError;
+
+/// How a role's scope is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Region,
+    Team,
+}
+
+/// What a command touches, for the scope check and the event metadata.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subject {
+    pub region: RegionCode,
+    pub team: Option<TeamId>,
+}
+
+macro_rules! command_kinds {
+    ($($kind:ident),+ $(,)?) => {
+        /// Every command the service accepts.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum CommandKind { $($kind),+ }
+
+        impl CommandKind {
+            pub const ALL: &'static [CommandKind] = &[$(CommandKind::$kind),+];
+
+            /// The stable name (used in grants, metadata and metrics).
+            pub fn name(self) -> &'static str {
+                match self { $(CommandKind::$kind => stringify!($kind)),+ }
+            }
+        }
+    };
+}
+
+command_kinds!(
+    DefineRegion,
+    RetireRegion,
+    RecordResidentPopulation,
+    DefineCampaign,
+    AmendCampaignRules,
+    RegisterHostUnit,
+    AssignDesignatedManager,
+    EndManagerAssignment,
+    RegisterTeam,
+    AmendTeam,
+    SuspendTeam,
+    ReinstateTeam,
+    DissolveTeam,
+    RegisterVolunteer,
+    JoinTeam,
+    LeaveTeam,
+    RecordTraining,
+    RecordQualification,
+    RequestCorrection,
+    ResolveCorrection,
+    EraseVolunteer,
+    RecordActivity,
+    CorrectActivity,
+    VoidActivity,
+    IssueCertificate,
+    DraftSummary,
+    ReviseSummary,
+    SubmitForApproval,
+    ApproveSummary,
+    ReturnSummary,
+    SubmitToCity,
+    AcceptSummary,
+    ReturnToCounty,
+    NominateCase,
+    WithdrawNomination,
+    SelectCase,
+    ForwardToProvince,
+    RecordEvaluation,
+    RecordSupervisionFinding,
+    RespondToFinding,
+    CloseFinding,
+    IssueDispatch,
+    CloseDispatch,
+    DeployToGrid,
+    EndDeployment,
+    RegisterMedicineBox,
+    RecordDonation,
+    RecordDispensing,
+    PostNeed,
+    VerifyNeed,
+    RejectNeed,
+    TakeNeed,
+    FulfilNeed,
+);
+
+use CommandKind as K;
+use Role::{CityCdc, CountyCdc, HealthBureauApprover, Supervisor, TeamLeader, YouthLeague};
+use Scope::{Region, Team};
+
+const CDC: &[(Role, Scope)] = &[(CityCdc, Region), (CountyCdc, Region)];
+const CITY: &[(Role, Scope)] = &[(CityCdc, Region)];
+const COUNTY: &[(Role, Scope)] = &[(CountyCdc, Region)];
+const RECORDERS: &[(Role, Scope)] = &[
+    (CityCdc, Region),
+    (CountyCdc, Region),
+    (TeamLeader, Team),
+    (YouthLeague, Team),
+];
+const ORGANISERS: &[(Role, Scope)] = &[(CityCdc, Region), (CountyCdc, Region), (TeamLeader, Team)];
+
+/// The policy table. Keep it in one screen; the matrix test enumerates it.
+pub const POLICY: &[(CommandKind, &[(Role, Scope)])] = &[
+    (K::DefineRegion, CITY),
+    (K::RetireRegion, CITY),
+    (K::RecordResidentPopulation, CITY),
+    (K::DefineCampaign, CITY),
+    (K::AmendCampaignRules, CITY),
+    (K::RegisterHostUnit, CDC),
+    (K::AssignDesignatedManager, CDC),
+    (K::EndManagerAssignment, CDC),
+    // Youth League registers student teams (the handler checks the student flag).
+    (
+        K::RegisterTeam,
+        &[
+            (CityCdc, Region),
+            (CountyCdc, Region),
+            (YouthLeague, Region),
+        ],
+    ),
+    (K::AmendTeam, CDC),
+    (K::SuspendTeam, CDC),
+    (K::ReinstateTeam, CDC),
+    (K::DissolveTeam, CDC),
+    (K::RegisterVolunteer, CDC),
+    (K::JoinTeam, RECORDERS),
+    (K::LeaveTeam, RECORDERS),
+    (K::RecordTraining, CDC),
+    (K::RecordQualification, CDC),
+    (K::RequestCorrection, ORGANISERS),
+    (K::ResolveCorrection, ORGANISERS),
+    (K::EraseVolunteer, CDC),
+    (K::RecordActivity, RECORDERS),
+    (K::CorrectActivity, RECORDERS),
+    (K::VoidActivity, ORGANISERS),
+    // 谁记录谁证明: the recording organisation issues (the domain checks the activities are its own).
+    (K::IssueCertificate, ORGANISERS),
+    (K::DraftSummary, COUNTY),
+    (K::ReviseSummary, COUNTY),
+    (K::SubmitForApproval, COUNTY),
+    (K::ApproveSummary, &[(HealthBureauApprover, Region)]),
+    (K::ReturnSummary, &[(HealthBureauApprover, Region)]),
+    (K::SubmitToCity, COUNTY),
+    (K::AcceptSummary, CITY),
+    (K::ReturnToCounty, CITY),
+    (K::NominateCase, COUNTY),
+    (K::WithdrawNomination, COUNTY),
+    (K::SelectCase, CITY),
+    (K::ForwardToProvince, CITY),
+    (K::RecordEvaluation, CITY),
+    (K::RecordSupervisionFinding, &[(Supervisor, Region)]),
+    (K::RespondToFinding, ORGANISERS),
+    (K::CloseFinding, &[(Supervisor, Region)]),
+    (K::IssueDispatch, CDC),
+    (K::CloseDispatch, CDC),
+    (K::DeployToGrid, CDC),
+    (K::EndDeployment, CDC),
+    (K::RegisterMedicineBox, CDC),
+    (K::RecordDonation, ORGANISERS),
+    (K::RecordDispensing, ORGANISERS),
+    (K::PostNeed, CDC),
+    (K::VerifyNeed, CDC),
+    (K::RejectNeed, CDC),
+    (K::TakeNeed, ORGANISERS),
+    (K::FulfilNeed, ORGANISERS),
+];
+
+/// The roles allowed to run `kind`, with their scope rule.
+pub fn rule(kind: CommandKind) -> &'static [(Role, Scope)] {
+    POLICY
+        .iter()
+        .find(|(k, _)| *k == kind)
+        .map_or(&[], |(_, roles)| *roles)
+}
+
+/// Allow or refuse `actor` running `kind` on `subject`.
+pub fn authorize(actor: &Actor, kind: CommandKind, subject: &Subject) -> Result<(), AppError> {
+    if actor.role == Role::IntegrationPartner {
+        return if actor.grants.iter().any(|g| g == kind.name())
+            && actor.covers_region(&subject.region)
+        {
+            Ok(())
+        } else {
+            Err(AppError::forbidden(format!(
+                "this client is not granted {} for region {}",
+                kind.name(),
+                subject.region
+            )))
+        };
+    }
+    let Some((_, scope)) = rule(kind).iter().find(|(role, _)| *role == actor.role) else {
+        return Err(AppError::forbidden(format!(
+            "role {} may not {}",
+            actor.role.as_str(),
+            kind.name()
+        )));
+    };
+    let in_scope = match scope {
+        Scope::Region => actor.covers_region(&subject.region),
+        Scope::Team => subject.team.as_ref().is_some_and(|t| actor.has_team(t)),
+    };
+    if in_scope {
+        Ok(())
+    } else {
+        Err(AppError::forbidden(format!(
+            "{} of role {} is outside the actor's scope (region {})",
+            kind.name(),
+            actor.role.as_str(),
+            subject.region
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_command_kind_has_exactly_one_policy_row() {
+        for kind in CommandKind::ALL {
+            assert_eq!(
+                POLICY.iter().filter(|(k, _)| k == kind).count(),
+                1,
+                "{kind:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn auditors_never_write_and_supervisors_write_only_findings() {
+        for (kind, roles) in POLICY {
+            assert!(roles.iter().all(|(r, _)| *r != Role::Auditor), "{kind:?}");
+            let supervisor = roles.iter().any(|(r, _)| *r == Role::Supervisor);
+            assert_eq!(
+                supervisor,
+                matches!(kind, K::RecordSupervisionFinding | K::CloseFinding),
+                "{kind:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a19_cdcs_implement_and_the_city_cdc_evaluates_and_selects() {
+        assert_eq!(rule(K::RecordEvaluation), CITY);
+        assert_eq!(rule(K::SelectCase), CITY);
+        for kind in [K::RecordActivity, K::RegisterVolunteer, K::RegisterTeam] {
+            assert!(rule(kind).contains(&(CountyCdc, Region)), "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn a21_the_youth_league_registers_student_teams_and_records_their_activities_only() {
+        let allowed: Vec<CommandKind> = POLICY
+            .iter()
+            .filter(|(_, roles)| roles.iter().any(|(r, _)| *r == YouthLeague))
+            .map(|(k, _)| *k)
+            .collect();
+        assert_eq!(
+            allowed,
+            vec![
+                K::RegisterTeam,
+                K::JoinTeam,
+                K::LeaveTeam,
+                K::RecordActivity,
+                K::CorrectActivity
+            ]
+        );
+        assert!(
+            rule(K::RecordActivity).contains(&(YouthLeague, Team)),
+            "scoped to its own teams"
+        );
+    }
+
+    #[test]
+    fn a16_only_the_health_bureau_approves_or_returns_a_summary() {
+        for kind in [K::ApproveSummary, K::ReturnSummary] {
+            assert_eq!(rule(kind), &[(HealthBureauApprover, Region)]);
+        }
+    }
+}

@@ -8,6 +8,7 @@
 
 mod app_activities;
 mod app_areas;
+mod app_summaries;
 mod app_volunteers;
 mod eventstore_append;
 mod eventstore_integrity;

@@ -170,3 +170,43 @@ async fn verify_names_a_deleted_event_and_a_reordered_pair() {
         "{range}"
     );
 }
+
+#[tokio::test]
+async fn verify_checks_rows_a_long_transaction_elsewhere_hides_from_readers() {
+    // Holds a transaction open: a private cluster, since the fence is cluster-wide.
+    let cluster = pg_harness::Cluster::private().unwrap();
+    let (store, db) = crate::support::store_on(&cluster, 4).await;
+    let owner = db.owner_pool().await.unwrap();
+    let mut holder = owner.begin().await.unwrap();
+    sqlx::query("SELECT pg_current_xact_id()")
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    three_events(&store, "team-h").await;
+    assert!(
+        store
+            .read_all_after(Token::START, 100)
+            .await
+            .unwrap()
+            .is_empty(),
+        "readers wait behind the older open transaction"
+    );
+    owner
+        .execute(
+            r#"ALTER TABLE events DISABLE TRIGGER events_no_update_or_delete;
+               UPDATE events SET metadata = '{"actor":"mallory"}' WHERE stream_id = 'team-h' AND stream_version = 3;
+               ALTER TABLE events ENABLE TRIGGER events_no_update_or_delete;"#,
+        )
+        .await
+        .unwrap();
+    let report = store.verify_range(Token::START).await.unwrap();
+    let m = report
+        .first_mismatch
+        .expect("verification must not be hidden by the fence");
+    assert_eq!(
+        (m.stream_id.as_str(), m.stream_version, m.problem),
+        ("team-h", 3, Problem::ContentAltered)
+    );
+    assert_eq!(report.events_checked, 2);
+    holder.rollback().await.unwrap();
+}

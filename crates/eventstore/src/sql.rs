@@ -15,7 +15,7 @@ input AS (
     FROM unnest($3::text[], $4::int4[], $5::text[], $6::text[], $7::timestamptz[], $8::bytea[])
          WITH ORDINALITY AS t(event_type, schema_version, payload, metadata, occurred_at, digest, ord)
 ),
-head AS (
+head AS MATERIALIZED (
     SELECT CASE WHEN $2::bigint = 0
                 THEN '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea
                 ELSE (SELECT e.hash FROM events e WHERE e.stream_id = $1 AND e.stream_version = $2::bigint)
@@ -53,6 +53,35 @@ claimed AS (
 SELECT a.position, a.tx_id::text AS tx_text, a.stream_version
 FROM appended a
 ORDER BY a.stream_version";
+
+/// The one-event append without claims, the common case: the same guarantees as [`APPEND`] with a plan
+/// of one index probe for the head and two inserts (measured +44% commands/s over [`APPEND`] at 32 in
+/// flight, docs/BENCHMARKS.md).
+///
+/// Binds: $1 stream_id, $2 base version, $3 event_type, $4 schema_version, $5 payload, $6 metadata,
+/// $7 occurred_at, $8 digest, $9 recorded_at, $10 principal, $11 idempotency_key, $12 fingerprint.
+pub const APPEND_ONE: &str = r"
+WITH appended AS (
+    INSERT INTO events (stream_id, stream_version, event_type, schema_version, payload, metadata,
+                        occurred_at, recorded_at, prev_hash, hash)
+    SELECT $1, $2::bigint + 1, $3, $4, $5::json, $6::json, $7, $9, h.hash, sha256(h.hash || $8::bytea)
+    FROM (
+        SELECT '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea AS hash
+        WHERE $2::bigint = 0
+        UNION ALL
+        SELECT e.hash FROM events e
+        WHERE $2::bigint > 0 AND e.stream_id = $1 AND e.stream_version = $2::bigint
+    ) h
+    RETURNING position, tx_id, stream_version
+),
+remembered AS (
+    INSERT INTO idempotency_keys (principal, idempotency_key, request_fingerprint, stream_id,
+                                  first_version, last_version, created_at)
+    SELECT $10, $11, $12, $1, $2::bigint + 1, $2::bigint + 1, $9
+    WHERE EXISTS (SELECT FROM appended)
+)
+SELECT a.position, a.tx_id::text AS tx_text, a.stream_version
+FROM appended a";
 
 /// The claims table's unique key: a violation of it means a claim is taken.
 pub const CLAIMS_KEY: &str = "claims_pkey";
@@ -99,15 +128,16 @@ WHERE (tx_id, position) > ($1::text::xid8, $2::bigint)
 ORDER BY tx_id, position
 LIMIT $3";
 
-/// Binds: $1 tx_id (text), $2 position, $3 limit. Like [`READ_ALL`] with each row's stream predecessor's
-/// hash (for verifying links).
+/// Binds: $1 tx_id (text), $2 position, $3 limit. Every committed row in `(tx_id, position)` order with
+/// its stream predecessor's hash. Not bounded by the fence: verification must check every row that is
+/// committed, and a long transaction elsewhere in the cluster must not hide rows from it (it did: a
+/// verification reported "no mismatch" for rows it never read).
 pub const READ_ALL_WITH_PREDECESSOR: &str = "SELECT e.position, e.tx_id::text AS tx_text, e.stream_id,
 e.stream_version, e.event_type, e.schema_version, e.payload::text AS payload, e.metadata::text AS metadata,
 e.occurred_at, e.recorded_at, e.prev_hash, e.hash, p.hash AS predecessor_hash
 FROM events e
 LEFT JOIN events p ON p.stream_id = e.stream_id AND p.stream_version = e.stream_version - 1
 WHERE (e.tx_id, e.position) > ($1::text::xid8, $2::bigint)
-  AND e.tx_id < pg_snapshot_xmin(pg_current_snapshot())
 ORDER BY e.tx_id, e.position
 LIMIT $3";
 

@@ -110,8 +110,9 @@ impl EventStore {
         })
     }
 
-    /// Verify every event after `after` in the global order (below the fence): each row's hash, and its
-    /// link to its stream predecessor (wherever that is in the log).
+    /// Verify every committed event after `after`: each row's hash, and its link to its stream
+    /// predecessor (wherever that is in the log). Pages are read in `(tx_id, position)` order; a row that
+    /// commits during the run with a smaller tx_id than a page already read is left for the next run.
     pub async fn verify_range(&self, after: Token) -> Result<Report, StoreError> {
         let mut after = after;
         let mut checked = 0u64;

@@ -77,14 +77,21 @@ impl Cluster {
         if let Some(c) = SHARED.get() {
             return Ok(c);
         }
-        let cluster =
-            match std::env::var("VL_TEST_ADMIN_URL").or_else(|_| std::env::var("DATABASE_URL")) {
-                Ok(url) => Cluster {
-                    admin: PgConnectOptions::from_str(&url)?,
-                    dir: None,
-                },
-                Err(_) => Cluster::private()?,
-            };
+        // An empty variable counts as unset.
+        let configured = ["VL_TEST_ADMIN_URL", "DATABASE_URL"]
+            .iter()
+            .find_map(|name| {
+                std::env::var(name)
+                    .ok()
+                    .filter(|url| !url.trim().is_empty())
+            });
+        let cluster = match configured {
+            Some(url) => Cluster {
+                admin: PgConnectOptions::from_str(&url)?,
+                dir: None,
+            },
+            None => Cluster::private()?,
+        };
         // A racing initialiser may have won; its cluster is used and ours is dropped (and removed).
         Ok(SHARED.get_or_init(|| cluster))
     }

@@ -1,1 +1,44 @@
-fn main() {}
+//! # ledger-bench — benchmarks as runnable programs, never bare numbers
+//!
+//! Every benchmark measures the service path and a raw baseline side by side, in the same run, on the
+//! same cluster, interleaved, and reports the ratio: the disk of the machines we run on swings by 2–5×
+//! from minute to minute (docs/BENCHMARKS.md, /work/shared/reference/measurements.md), so only ratios
+//! measured together mean anything.
+//!
+//! `ledger-bench append` — single-event appends through [`eventstore::EventStore::append`] against
+//! `pgbench` inserting one row per transaction into a plain event table (see [`append`]).
+//!
+//! Run it through `deploy/bench`, which starts a private cluster with fsync on when `DATABASE_URL` is
+//! unset.
+
+mod append;
+mod pgbench;
+mod stats;
+mod sysstat;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ledger-bench",
+    about = "Volunteer Ledger benchmarks, each measured against a raw baseline in the same run"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Single-event appends through the event store vs pgbench single-row INSERTs.
+    Append(append::AppendArgs),
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Append(args) => append::run(args).await.context("ledger-bench append"),
+    }
+}

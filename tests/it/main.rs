@@ -13,4 +13,5 @@ mod app_volunteers;
 mod eventstore_append;
 mod eventstore_integrity;
 mod eventstore_order;
+mod eventstore_subscribe;
 mod support;

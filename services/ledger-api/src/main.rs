@@ -6,7 +6,10 @@
 //!
 //! Configuration (environment or flags): `DATABASE_URL` (the service role: INSERT/SELECT on the log),
 //! optional `MIGRATION_DATABASE_URL` (the owner role; when given, migrations run at start),
-//! `LEDGER_HTTP_ADDR` (default 127.0.0.1:8080).
+//! `LEDGER_HTTP_ADDR` (default 127.0.0.1:8080), `LEDGER_IDEMPOTENCY_RETENTION_DAYS` (default 30).
+//!
+//! Background tasks: the event notifier (wakes other replicas' subscriptions) and the hourly purge of
+//! idempotency keys older than the retention.
 
 mod health;
 
@@ -36,6 +39,9 @@ struct Config {
     /// Connections in the service's pool.
     #[arg(long, env = "LEDGER_DB_POOL_SIZE", default_value_t = 16)]
     db_pool_size: u32,
+    /// Days an idempotency key is remembered: a retry within this period returns the first result.
+    #[arg(long, env = "LEDGER_IDEMPOTENCY_RETENTION_DAYS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    idempotency_retention_days: u32,
 }
 
 #[tokio::main]
@@ -100,6 +106,30 @@ async fn main() -> anyhow::Result<()> {
         })
     };
 
+    let retention = {
+        let store = store.clone();
+        let days = config.idempotency_retention_days;
+        let mut stop = stop_rx.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(3600));
+            loop {
+                tokio::select! {
+                    _ = every.tick() => {}
+                    _ = stop.wait_for(|s| *s) => return,
+                }
+                let cutoff = chrono::Utc::now() - chrono::Duration::days(i64::from(days));
+                match store.purge_idempotency_keys(cutoff).await {
+                    Ok(n) => {
+                        tracing::info!(purged = n, retention_days = days, "idempotency keys purged")
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "purging idempotency keys failed; retrying next hour")
+                    }
+                }
+            }
+        })
+    };
+
     let app = health::router(pool);
     let listener = tokio::net::TcpListener::bind(config.http_addr)
         .await
@@ -114,6 +144,7 @@ async fn main() -> anyhow::Result<()> {
         .context("HTTP server")?;
     let _ = stop_tx.send(true);
     let _ = notifier.await;
+    let _ = retention.await;
     Ok(())
 }
 

@@ -14,4 +14,5 @@ mod eventstore_append;
 mod eventstore_integrity;
 mod eventstore_order;
 mod eventstore_subscribe;
+mod projections;
 mod support;

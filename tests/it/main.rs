@@ -10,6 +10,7 @@ mod app_activities;
 mod app_areas;
 mod app_summaries;
 mod app_volunteers;
+mod demo;
 mod eventstore_append;
 mod eventstore_integrity;
 mod eventstore_order;

@@ -12,6 +12,7 @@
 
 pub mod actor;
 mod commands;
+pub mod demo;
 pub mod error;
 pub mod ledger;
 mod personal;

@@ -8,6 +8,9 @@
 //! optional `MIGRATION_DATABASE_URL` (the owner role; when given, migrations run at start),
 //! `LEDGER_HTTP_ADDR` (default 127.0.0.1:8080), `LEDGER_IDEMPOTENCY_RETENTION_DAYS` (default 30).
 //!
+//! `LEDGER_MASTER_KEY` and `LEDGER_HASH_KEY` (the personal-data keys; both or neither), `LEDGER_CAMPAIGN_ID`,
+//! `LEDGER_DEMO` (load the demo dataset at start).
+//!
 //! Background tasks: the event notifier (wakes other replicas' subscriptions) and the hourly purge of
 //! idempotency keys older than the retention.
 
@@ -39,6 +42,20 @@ struct Config {
     /// Connections in the service's pool.
     #[arg(long, env = "LEDGER_DB_POOL_SIZE", default_value_t = 16)]
     db_pool_size: u32,
+    /// Master key wrapping the per-person data keys (64 hex digits or base64 of 32 bytes). Keep it
+    /// outside the database: without it no personal data can be read.
+    #[arg(long, env = "LEDGER_MASTER_KEY", hide_env_values = true)]
+    master_key: Option<String>,
+    /// Secret of the keyed hashes (person de-duplication, command fingerprints); distinct from the
+    /// master key.
+    #[arg(long, env = "LEDGER_HASH_KEY", hide_env_values = true)]
+    hash_key: Option<String>,
+    /// The campaign whose rules apply (default: the demo's 百千万 campaign).
+    #[arg(long, env = "LEDGER_CAMPAIGN_ID")]
+    campaign_id: Option<uuid::Uuid>,
+    /// Load the demo dataset (Shaoxing 百千万) at start; idempotent.
+    #[arg(long, env = "LEDGER_DEMO")]
+    demo: bool,
     /// Days an idempotency key is remembered: a retry within this period returns the first result.
     #[arg(long, env = "LEDGER_IDEMPOTENCY_RETENTION_DAYS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3650))]
     idempotency_retention_days: u32,
@@ -84,6 +101,43 @@ async fn main() -> anyhow::Result<()> {
         .test_before_acquire(false)
         .connect_lazy_with(options);
     let store = eventstore::EventStore::new(pool.clone(), eventstore::StoreConfig::default());
+    let ledger = match (&config.master_key, &config.hash_key) {
+        (Some(master), Some(hash)) => {
+            let master = personal_data::MasterKey::from_config_text(1, master)
+                .context("LEDGER_MASTER_KEY")?;
+            let hasher =
+                personal_data::KeyedHasher::from_config_text(hash).context("LEDGER_HASH_KEY")?;
+            hasher
+                .ensure_distinct_from(&master)
+                .context("LEDGER_HASH_KEY must differ from LEDGER_MASTER_KEY")?;
+            let vault = person_vault::PersonVault::new(pool.clone(), std::sync::Arc::new(master));
+            let campaign =
+                domain::ids::CampaignId(config.campaign_id.unwrap_or(app::demo::DEMO_CAMPAIGN.0));
+            Some(app::Ledger::new(
+                store.clone(),
+                vault,
+                hasher,
+                std::sync::Arc::new(eventstore::SystemClock),
+                app::LedgerConfig { campaign },
+            ))
+        }
+        (None, None) => None,
+        (None, Some(_)) => anyhow::bail!("LEDGER_HASH_KEY is set but LEDGER_MASTER_KEY is not"),
+        (Some(_), None) => anyhow::bail!("LEDGER_MASTER_KEY is set but LEDGER_HASH_KEY is not"),
+    };
+    if config.demo {
+        let ledger = ledger
+            .as_ref()
+            .context("--demo needs LEDGER_MASTER_KEY and LEDGER_HASH_KEY")?;
+        let report = app::demo::load(ledger)
+            .await
+            .map_err(|e| anyhow::anyhow!("loading the demo dataset: {e}"))?;
+        tracing::info!(
+            written = report.written,
+            already_there = report.replayed,
+            "demo dataset loaded"
+        );
+    }
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let notifier = {

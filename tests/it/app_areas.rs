@@ -7,10 +7,9 @@
 //! handlers are tested in their own module).
 
 use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex};
 
-use app::{AppError, CommandContext, CommandOutcome, ErrorCode, Ledger, LedgerConfig, Role};
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use app::{AppError, CommandContext, CommandOutcome, ErrorCode, Ledger, Role};
+use chrono::{NaiveDate, TimeZone, Utc};
 use domain::DomainEvent;
 use domain::activity::{
     ActivityDetails, ActivityEvent, ActivityKind, ActivityRecord, ActivityRecorded, Participant,
@@ -53,14 +52,9 @@ use domain::volunteer::{
     self, Attestation, ReserveTier, VolunteerErased, VolunteerEvent,
     VolunteerQualificationRecorded, VolunteerRegistered,
 };
-use eventstore::{
-    AppendRequest, CommandIdentity, EventStore, ExpectedVersion, NewEvent, StoreConfig,
-};
+use eventstore::{AppendRequest, CommandIdentity, EventStore, ExpectedVersion, NewEvent};
 use personal_data::PersonalRecord;
-use pg_harness::{Cluster, TestDb};
 
-const MASTER_KEY: &str = "1f1e1d1c1b1a191817161514131211100f0e0d0c0b0a09080706050403020100";
-const HASH_KEY: &str = "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf";
 const LEADER_NAME: &str = "测试队长欧阳明";
 const LEADER_PHONE: &str = "13957512345";
 const LEADER_ID: &str = "33060219900307123X";
@@ -68,64 +62,26 @@ const TEAM_NAME: &str = "越城区结核病防治志愿服务队";
 
 // ---- harness ------------------------------------------------------------------------------------------
 
-/// A clock the test controls.
-struct TestClock(Mutex<DateTime<Utc>>);
-
-impl eventstore::Clock for TestClock {
-    fn now(&self) -> DateTime<Utc> {
-        *self.0.lock().unwrap()
-    }
-}
-
 struct Env {
     ledger: Ledger,
     store: EventStore,
     campaign: CampaignId,
-    _db: TestDb,
 }
 
-/// A ledger on a fresh database; the service's clock reads 2024-06-01 10:00 in Shanghai.
+/// A ledger on a fresh database (`support::ledger`); the service's clock reads 2024-06-01 10:00 in Shanghai.
 async fn env() -> Env {
-    let db = Cluster::shared().unwrap().database().await.unwrap();
-    let pool = db.app_pool(10).await.unwrap();
-    let clock = Arc::new(TestClock(Mutex::new(
-        Utc.with_ymd_and_hms(2024, 6, 1, 2, 0, 0).unwrap(),
-    )));
-    let store = EventStore::with_clock(pool.clone(), StoreConfig::default(), clock.clone());
-    let master = personal_data::MasterKey::from_config_text(1, MASTER_KEY).unwrap();
-    let vault = person_vault::PersonVault::new(pool, Arc::new(master));
-    let hasher = personal_data::KeyedHasher::from_config_text(HASH_KEY).unwrap();
     let campaign = CampaignId(uuid::Uuid::new_v4());
-    let ledger = Ledger::new(
-        store.clone(),
-        vault,
-        hasher,
-        clock,
-        LedgerConfig { campaign },
-    );
+    let t = crate::support::ledger(campaign).await;
     Env {
-        ledger,
-        store,
+        store: t.ledger.store().clone(),
+        ledger: t.ledger,
         campaign,
-        _db: db,
     }
 }
 
 /// A command context for `role` in `regions` / `teams`, with a fresh idempotency key.
 fn as_(role: Role, regions: &[&str], teams: &[TeamId]) -> CommandContext {
-    CommandContext {
-        actor: app::Actor {
-            subject: format!("{}:{}:{teams:?}", role.as_str(), regions.join("+")),
-            role,
-            regions: regions.iter().map(|r| code(r)).collect(),
-            teams: teams.to_vec(),
-            grants: vec![],
-        },
-        idempotency_key: uuid::Uuid::new_v4().to_string(),
-        correlation_id: None,
-        causation_id: None,
-        client: "test".to_owned(),
-    }
+    crate::support::ctx(role, regions, teams)
 }
 
 fn city() -> CommandContext {

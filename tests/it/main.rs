@@ -16,4 +16,5 @@ mod eventstore_integrity;
 mod eventstore_order;
 mod eventstore_subscribe;
 mod projections;
+mod read_models;
 mod support;

@@ -24,7 +24,7 @@ use projections::{
     A1_PER_100K, BatchOutcome, CoverageProjector, Runner, RunnerConfig, apply_batch, coverage,
 };
 
-use crate::support::{TestLedger, ctx, event, ledger, request, resident_id, within};
+use crate::support::{TestLedger, ctx, event, head, ledger, request, resident_id, within};
 
 const DEADLINE: Duration = Duration::from_secs(20);
 
@@ -63,20 +63,6 @@ fn runner(store: &EventStore, config: RunnerConfig) -> Arc<Runner<CoverageProjec
         Arc::new(CoverageProjector),
         config,
     ))
-}
-
-/// The token of the newest event in the log (what a test waits for).
-async fn head(store: &EventStore) -> Token {
-    let (tx, position): (String, i64) = sqlx::query_as(
-        "SELECT tx_id::text, position FROM events ORDER BY tx_id DESC, position DESC LIMIT 1",
-    )
-    .fetch_one(store.pool())
-    .await
-    .unwrap();
-    Token {
-        tx_id: tx.parse().unwrap(),
-        position,
-    }
 }
 
 async fn rows(store: &EventStore, sql: &'static str) -> i64 {

@@ -159,3 +159,19 @@ pub fn resident_id(region: &str, birth: &str, seq: &str) -> String {
         domain::identity::gb11643_check_char(&body).unwrap()
     )
 }
+
+/// The token of the newest event in the log (what a test waits for). The text column has its own name:
+/// `ORDER BY tx_id` would otherwise sort by the *text* output column ("999" after "1000") and return a
+/// token too low once transaction ids cross a digit boundary.
+pub async fn head(store: &EventStore) -> eventstore::Token {
+    let (tx, position): (String, i64) = sqlx::query_as(
+        "SELECT tx_id::text AS tx_text, position FROM events ORDER BY tx_id DESC, position DESC LIMIT 1",
+    )
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    eventstore::Token {
+        tx_id: tx.parse().unwrap(),
+        position,
+    }
+}

@@ -16,12 +16,24 @@
 //! - **No personal data.** Projectors never decrypt; read models hold ids, codes, dates and counts.
 //! - SQL lives in constants with binds only.
 
+pub mod compliance;
 pub mod coverage;
 mod error;
+pub mod frequency;
 pub mod runtime;
+pub mod summary_board;
 
+pub use compliance::{
+    Compliance, ComplianceProjector, HostWithoutTeam, TeamShortfall, VolunteerShortfall, compliance,
+};
 pub use coverage::{A1_PER_100K, Coverage, CoverageProjector, Per100k, Population, coverage};
 pub use error::{ApplyError, ProjectionError, WaitError};
+pub use frequency::{
+    Figures, Frequency, FrequencyGrouping, FrequencyProjector, FrequencyRow, frequency,
+};
 pub use runtime::{
     BatchOutcome, Progress, Projector, Runner, RunnerConfig, apply_batch, parked_count,
+};
+pub use summary_board::{
+    BoardRow, SummaryBoard, SummaryBoardProjector, Timeliness, missing_summaries, summary_board,
 };

@@ -200,6 +200,14 @@ async fn a13_an_activity_of_members_on_its_date_is_recorded_with_the_team_as_sub
     let metadata: serde_json::Value = serde_json::from_str(&metadata).unwrap();
     assert_eq!(metadata["subject_team"], y.team.to_string().as_str());
     assert_eq!(metadata["subject_region"], "330602");
+    assert_eq!(
+        (&metadata["actor_regions"], &metadata["actor_teams"]),
+        (
+            &serde_json::json!([]),
+            &serde_json::json!([y.team.to_string()])
+        ),
+        "the actor's scope is recorded"
+    );
     let occurred: chrono::DateTime<chrono::Utc> =
         sqlx::query_scalar("SELECT occurred_at FROM events WHERE event_type = 'ActivityRecorded'")
             .fetch_one(y.t.ledger.store().pool())

@@ -6,6 +6,11 @@
     reason = "test setup and helpers: a failed step must fail the test loudly, with its location"
 )]
 
+mod api_cross;
+mod api_grpc;
+mod api_rest;
+mod api_service;
+mod api_support;
 mod app_activities;
 mod app_areas;
 mod app_summaries;

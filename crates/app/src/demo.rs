@@ -67,6 +67,12 @@ impl DemoReport {
     }
 }
 
+/// The demo's county team of the `n`-th county (1 = 越城区 330602 … 6 = 嵊州市 330683), for the development
+/// tokens of team-scoped roles.
+pub fn demo_team(n: u8) -> TeamId {
+    TeamId(id(2, u128::from(n)))
+}
+
 fn id(kind: u128, n: u128) -> uuid::Uuid {
     uuid::Uuid::from_u128(0x7f1a_0000_0000_4000_8000_0000_0000_0000 | (kind << 32) | n)
 }
@@ -246,7 +252,7 @@ pub async fn load(ledger: &Ledger) -> Result<DemoReport, AppError> {
                 )
                 .await?,
         );
-        let team = TeamId(id(2, n));
+        let team = demo_team(i as u8 + 1);
         let register_team = TeamCommand::Register(RegisterTeam {
             team,
             host_unit: cdc,

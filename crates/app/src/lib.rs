@@ -14,11 +14,13 @@ pub mod actor;
 mod commands;
 pub mod demo;
 pub mod error;
+pub mod events;
 pub mod ledger;
 mod personal;
 pub mod pipeline;
 pub mod policy;
 pub mod queries;
+pub mod reads;
 
 pub use actor::{Actor, Role};
 pub use commands::certificate::CERTIFICATE_NUMBER_CLAIM;
@@ -26,7 +28,9 @@ pub use commands::volunteer::{
     PERSON_CLAIM, RecordQualificationInput, RegisterVolunteerInput, VolunteerInput,
 };
 pub use error::{AppError, ErrorCode};
+pub use events::{EventEnvelope, EventFeed, EventFilter, EventPage};
 pub use ledger::{CommandContext, Ledger, LedgerConfig};
 pub use pipeline::CommandOutcome;
 pub use policy::{CommandKind, Subject};
 pub use queries::VolunteerView;
+pub use reads::ReadModels;

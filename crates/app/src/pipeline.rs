@@ -45,6 +45,10 @@ pub struct Loaded<A> {
 struct Metadata<'a> {
     actor: &'a str,
     role: &'a str,
+    /// The actor's scope when it ran the command (regions, teams), as its token stated it.
+    actor_regions: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    actor_teams: Vec<String>,
     subject_region: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     subject_team: Option<String>,
@@ -174,6 +178,8 @@ impl Ledger {
         let metadata = serde_json::to_string(&Metadata {
             actor: &ctx.actor.subject,
             role: ctx.actor.role.as_str(),
+            actor_regions: ctx.actor.regions.iter().map(ToString::to_string).collect(),
+            actor_teams: ctx.actor.teams.iter().map(ToString::to_string).collect(),
             subject_region: p.subject.region.to_string(),
             subject_team: p.subject.team.map(|t| t.to_string()),
             command: p.kind.name(),

@@ -295,3 +295,159 @@ mod tests {
         }
     }
 }
+
+/// The policy as a Markdown table (commands × roles): `region` / `team` = allowed within that scope,
+/// `grant` = partners with the command's grant, `—` = refused. `docs/AUTHORIZATION.md` holds this
+/// table; a test fails when the two differ, so every policy change is reviewed as a diff of that page.
+pub fn matrix_markdown() -> String {
+    let mut out = String::from("| command |");
+    for role in Role::ALL {
+        out.push_str(&format!(" {} |", role.as_str()));
+    }
+    out.push_str("\n|---|");
+    for _ in Role::ALL {
+        out.push_str("---|");
+    }
+    out.push('\n');
+    for kind in CommandKind::ALL {
+        out.push_str(&format!("| {} |", kind.name()));
+        for role in Role::ALL {
+            let cell = if role == Role::IntegrationPartner {
+                "grant"
+            } else {
+                match rule(*kind).iter().find(|(r, _)| *r == role) {
+                    Some((_, Scope::Region)) => "region",
+                    Some((_, Scope::Team)) => "team",
+                    None => "—",
+                }
+            };
+            out.push_str(&format!(" {cell} |"));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod matrix {
+    use super::*;
+    use domain::ids::{RegionCode, TeamId};
+
+    /// The reviewed matrix: the table between the markers of `docs/AUTHORIZATION.md`.
+    fn reviewed() -> &'static str {
+        let page = include_str!("../../../docs/AUTHORIZATION.md");
+        let start = page.find("<!-- matrix:start -->").unwrap() + "<!-- matrix:start -->".len();
+        let end = page.find("<!-- matrix:end -->").unwrap();
+        page[start..end].trim()
+    }
+
+    #[test]
+    fn the_policy_table_equals_the_reviewed_matrix_in_docs_authorization() {
+        assert_eq!(
+            matrix_markdown().trim(),
+            reviewed(),
+            "app::policy and docs/AUTHORIZATION.md differ: review the change and update the page"
+        );
+    }
+
+    fn actor(role: Role, grants: Vec<String>) -> Actor {
+        Actor {
+            subject: format!("matrix-{}", role.as_str()),
+            role,
+            regions: vec![RegionCode::parse("r", "330602").unwrap()],
+            teams: vec![TeamId(uuid::Uuid::from_u128(1))],
+            grants,
+        }
+    }
+
+    /// Every role × every command × in scope / out of scope is allowed or refused exactly as the
+    /// reviewed matrix says (out of scope: another county and another team).
+    #[test]
+    fn every_role_and_command_in_and_out_of_scope_is_decided_as_the_matrix_says() {
+        let inside = Subject {
+            region: RegionCode::parse("r", "330602").unwrap(),
+            team: Some(TeamId(uuid::Uuid::from_u128(1))),
+        };
+        let outside = Subject {
+            region: RegionCode::parse("r", "330603").unwrap(),
+            team: Some(TeamId(uuid::Uuid::from_u128(2))),
+        };
+        let roles: Vec<&str> = reviewed()
+            .lines()
+            .next()
+            .unwrap()
+            .split('|')
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .skip(1)
+            .collect();
+        let mut checked = 0;
+        for line in reviewed().lines().skip(2) {
+            let cells: Vec<&str> = line
+                .split('|')
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .collect();
+            let kind = *CommandKind::ALL
+                .iter()
+                .find(|k| k.name() == cells[0])
+                .unwrap();
+            for (role_name, cell) in roles.iter().zip(&cells[1..]) {
+                let role = *Role::ALL.iter().find(|r| r.as_str() == *role_name).unwrap();
+                let granted = actor(role, vec![kind.name().to_owned()]);
+                let ungranted = actor(role, vec![]);
+                let (expect_in, expect_out) = match *cell {
+                    "region" => (true, false),
+                    "team" => (true, false),
+                    "grant" => (true, false),
+                    "—" => (false, false),
+                    other => panic!("unknown cell {other:?}"),
+                };
+                assert_eq!(
+                    authorize(&granted, kind, &inside).is_ok(),
+                    expect_in,
+                    "{role_name} {kind:?} in scope"
+                );
+                assert_eq!(
+                    authorize(&granted, kind, &outside).is_ok(),
+                    expect_out,
+                    "{role_name} {kind:?} out of scope"
+                );
+                if *cell == "grant" {
+                    assert!(
+                        authorize(&ungranted, kind, &inside).is_err(),
+                        "{kind:?} without grant"
+                    );
+                }
+                if *cell == "team" {
+                    let other_team_same_region = Subject {
+                        team: Some(TeamId(uuid::Uuid::from_u128(2))),
+                        ..inside.clone()
+                    };
+                    assert!(
+                        authorize(&granted, kind, &other_team_same_region).is_err(),
+                        "{role_name} {kind:?} other team"
+                    );
+                }
+                if *cell == "region" {
+                    let city = actor(role, vec![]);
+                    let city = Actor {
+                        regions: vec![RegionCode::parse("r", "330600").unwrap()],
+                        ..city
+                    };
+                    assert!(
+                        authorize(&city, kind, &inside).is_ok(),
+                        "{role_name} {kind:?}: a city scope covers its counties"
+                    );
+                }
+                for refused in [authorize(&granted, kind, &outside)] {
+                    if let Err(e) = refused {
+                        assert_eq!(e.code, crate::error::ErrorCode::Forbidden);
+                    }
+                }
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, CommandKind::ALL.len() * Role::ALL.len());
+    }
+}

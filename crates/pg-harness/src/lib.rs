@@ -241,6 +241,16 @@ impl TestDb {
             .await?)
     }
 
+    /// A URL of the service role on this database (for a service under test configured by URL).
+    pub fn app_url(&self) -> String {
+        format!(
+            "postgres://ledger_app:{APP_PASSWORD}@{}:{}/{}?sslmode=disable",
+            self.app.get_host(),
+            self.app.get_port(),
+            self.name
+        )
+    }
+
     /// A pool connected as the owner.
     pub async fn owner_pool(&self) -> Result<PgPool, HarnessError> {
         Ok(PgPoolOptions::new()

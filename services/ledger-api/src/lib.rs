@@ -1,0 +1,502 @@
+//! # ledger-api — the Volunteer Ledger service
+//!
+//! Thin adapters only: configuration, the listeners, health, and background tasks. Business rules live
+//! in the domain crate and the application layer; the gRPC (`grpc-api`) and REST (`rest-api`) adapters
+//! translate, nothing more. The binary (`main.rs`) parses [`Config`] and calls [`start`]; the end-to-end
+//! tests call [`start`] the same way on ephemeral ports.
+//!
+//! What runs in one process:
+//! - the REST listener (`/api/v1`, `/openapi.json`, `/swagger-ui`, `/livez`, `/readyz`);
+//! - the gRPC listener (the partner services, `grpc.health.v1`, reflection);
+//! - the projectors (one runner each; across replicas one leads and the others stand by);
+//! - the event notifier (wakes other replicas' subscriptions) and the hourly idempotency-key purge.
+//!
+//! Policy: configuration is validated before anything listens, and each error names its variable.
+//! Secrets are never printed (clap hides their values; `Debug` of [`Config`] redacts them). Development
+//! tokens exist only with `--dev-tokens` and are refused when `LEDGER_ENV=production`.
+
+pub mod health;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::{Actor, Ledger, ReadModels, Role};
+use projections::{
+    ComplianceProjector, CoverageProjector, FrequencyProjector, Progress, Projector, Runner,
+    RunnerConfig, SummaryBoardProjector,
+};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+/// Where the service runs: development allows throwaway signing keys, production refuses them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+/// The service's configuration (environment variables or flags).
+#[derive(Clone, clap::Parser)]
+#[command(
+    name = "ledger-api",
+    about = "Volunteer Ledger: event-sourced records of volunteer campaigns"
+)]
+pub struct Config {
+    /// Postgres URL of the service role (INSERT/SELECT on the log only).
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: String,
+    /// Postgres URL of the owner role; when set, pending migrations run before serving.
+    #[arg(long, env = "MIGRATION_DATABASE_URL", hide_env_values = true)]
+    pub migration_database_url: Option<String>,
+    /// Address of the HTTP listener (REST, OpenAPI, health).
+    #[arg(long, env = "LEDGER_HTTP_ADDR", default_value = "127.0.0.1:8080")]
+    pub http_addr: SocketAddr,
+    /// Address of the gRPC listener (partner services, health, reflection).
+    #[arg(long, env = "LEDGER_GRPC_ADDR", default_value = "127.0.0.1:50051")]
+    pub grpc_addr: SocketAddr,
+    /// Connections in the service's pool.
+    #[arg(long, env = "LEDGER_DB_POOL_SIZE", default_value_t = 16, value_parser = clap::value_parser!(u32).range(2..=1000))]
+    pub db_pool_size: u32,
+    /// Master key wrapping the per-person data keys (64 hex digits or base64 of 32 bytes). Keep it
+    /// outside the database: without it no personal data can be read.
+    #[arg(long, env = "LEDGER_MASTER_KEY", hide_env_values = true)]
+    pub master_key: String,
+    /// Secret of the keyed hashes (person de-duplication, command fingerprints); distinct from the
+    /// master key.
+    #[arg(long, env = "LEDGER_HASH_KEY", hide_env_values = true)]
+    pub hash_key: String,
+    /// The campaign whose rules apply (default: the demo's 百千万 campaign).
+    #[arg(long, env = "LEDGER_CAMPAIGN_ID")]
+    pub campaign_id: Option<uuid::Uuid>,
+    /// Load the demo dataset (Shaoxing 百千万) at start; idempotent.
+    #[arg(long, env = "LEDGER_DEMO")]
+    pub demo: bool,
+    /// Days an idempotency key is remembered: a retry within this period returns the first result.
+    #[arg(long, env = "LEDGER_IDEMPOTENCY_RETENTION_DAYS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub idempotency_retention_days: u32,
+    /// `production` refuses development tokens.
+    #[arg(long, env = "LEDGER_ENV", value_enum, default_value_t = Environment::Production)]
+    pub env: Environment,
+    /// Verify bearer tokens signed with this HS256 secret (at least 32 bytes).
+    #[arg(long, env = "LEDGER_JWT_HS256_SECRET", hide_env_values = true)]
+    pub jwt_hs256_secret: Option<String>,
+    /// Verify bearer tokens signed by the identity provider's Ed25519 key (PEM file of the public key).
+    #[arg(long, env = "LEDGER_JWT_ED25519_PUBLIC_KEY_FILE")]
+    pub jwt_ed25519_public_key_file: Option<std::path::PathBuf>,
+    /// The `iss` claim tokens must carry.
+    #[arg(long, env = "LEDGER_JWT_ISSUER", default_value = "volunteer-ledger")]
+    pub jwt_issuer: String,
+    /// The `aud` claim tokens must carry.
+    #[arg(long, env = "LEDGER_JWT_AUDIENCE", default_value = "ledger-api")]
+    pub jwt_audience: String,
+    /// Development only: sign with a throwaway key and print a token per role at start.
+    #[arg(long, env = "LEDGER_DEV_TOKENS")]
+    pub dev_tokens: bool,
+    /// Origins the front end is served from (CORS), comma-separated.
+    #[arg(long, env = "LEDGER_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
+    /// Largest REST request body, in bytes.
+    #[arg(long, env = "LEDGER_MAX_BODY_BYTES", default_value_t = 256 * 1024)]
+    pub max_body_bytes: usize,
+    /// How long a read with `min_token` waits for the read model to catch up before answering 503.
+    #[arg(long, env = "LEDGER_READ_WAIT_MS", default_value_t = 5000, value_parser = clap::value_parser!(u64).range(0..=60_000))]
+    pub read_wait_ms: u64,
+    /// Run the projectors in this process (one leads across replicas; the others stand by).
+    #[arg(long, env = "LEDGER_PROJECTORS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub projectors: bool,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("http_addr", &self.http_addr)
+            .field("grpc_addr", &self.grpc_addr)
+            .field("db_pool_size", &self.db_pool_size)
+            .field("campaign_id", &self.campaign_id)
+            .field("env", &self.env)
+            .field("dev_tokens", &self.dev_tokens)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A start-up failure, naming what to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("{variable}: {reason}")]
+    Config {
+        variable: &'static str,
+        reason: String,
+    },
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("running migrations: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    #[error("loading the demo dataset: {0}")]
+    Demo(app::AppError),
+    #[error("listener: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("gRPC: {0}")]
+    Grpc(#[from] grpc_api::GrpcError),
+}
+
+fn config_error(variable: &'static str, reason: impl std::fmt::Display) -> StartError {
+    StartError::Config {
+        variable,
+        reason: reason.to_string(),
+    }
+}
+
+/// A running service.
+pub struct Running {
+    pub http_addr: SocketAddr,
+    pub grpc_addr: SocketAddr,
+    /// `(role, bearer token)` per development actor (only with `--dev-tokens`).
+    pub dev_tokens: Vec<(Role, String)>,
+    pub ledger: Ledger,
+    stop: watch::Sender<bool>,
+    tasks: JoinSet<()>,
+}
+
+impl Running {
+    /// Stop accepting, drain in-flight requests and projector batches, and wait for every task.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        while self.tasks.join_next().await.is_some() {}
+    }
+}
+
+fn authenticator(
+    config: &Config,
+) -> Result<(access::Authenticator, Option<access::DevIssuer>), StartError> {
+    let configured = config.jwt_hs256_secret.is_some() as u8
+        + config.jwt_ed25519_public_key_file.is_some() as u8;
+    if config.dev_tokens {
+        if config.env == Environment::Production {
+            return Err(config_error(
+                "LEDGER_DEV_TOKENS",
+                "development tokens are refused when LEDGER_ENV=production",
+            ));
+        }
+        if configured > 0 {
+            return Err(config_error(
+                "LEDGER_DEV_TOKENS",
+                "development tokens use a throwaway key; do not also configure LEDGER_JWT_*",
+            ));
+        }
+        let issuer = access::DevIssuer::random(&config.jwt_issuer, &config.jwt_audience)
+            .map_err(|e| config_error("LEDGER_DEV_TOKENS", e))?;
+        let auth = issuer
+            .authenticator()
+            .map_err(|e| config_error("LEDGER_DEV_TOKENS", e))?;
+        return Ok((auth, Some(issuer)));
+    }
+    match (
+        &config.jwt_hs256_secret,
+        &config.jwt_ed25519_public_key_file,
+    ) {
+        (Some(secret), None) => Ok((
+            access::Authenticator::hs256(
+                secret.as_bytes(),
+                &config.jwt_issuer,
+                &config.jwt_audience,
+            )
+            .map_err(|e| config_error("LEDGER_JWT_HS256_SECRET", e))?,
+            None,
+        )),
+        (None, Some(path)) => {
+            let pem = std::fs::read(path).map_err(|e| {
+                config_error(
+                    "LEDGER_JWT_ED25519_PUBLIC_KEY_FILE",
+                    format!("{}: {e}", path.display()),
+                )
+            })?;
+            Ok((
+                access::Authenticator::ed25519_pem(&pem, &config.jwt_issuer, &config.jwt_audience)
+                    .map_err(|e| config_error("LEDGER_JWT_ED25519_PUBLIC_KEY_FILE", e))?,
+                None,
+            ))
+        }
+        (Some(_), Some(_)) => Err(config_error(
+            "LEDGER_JWT_HS256_SECRET",
+            "configure either LEDGER_JWT_HS256_SECRET or LEDGER_JWT_ED25519_PUBLIC_KEY_FILE, not both",
+        )),
+        (None, None) => Err(config_error(
+            "LEDGER_JWT_ED25519_PUBLIC_KEY_FILE",
+            "no token verification key: set LEDGER_JWT_ED25519_PUBLIC_KEY_FILE or LEDGER_JWT_HS256_SECRET \
+             (or LEDGER_DEV_TOKENS with LEDGER_ENV=development)",
+        )),
+    }
+}
+
+fn ledger(
+    config: &Config,
+    pool: &sqlx::PgPool,
+    store: &eventstore::EventStore,
+) -> Result<Ledger, StartError> {
+    let master = personal_data::MasterKey::from_config_text(1, &config.master_key)
+        .map_err(|e| config_error("LEDGER_MASTER_KEY", e))?;
+    let hasher = personal_data::KeyedHasher::from_config_text(&config.hash_key)
+        .map_err(|e| config_error("LEDGER_HASH_KEY", e))?;
+    hasher
+        .ensure_distinct_from(&master)
+        .map_err(|_| config_error("LEDGER_HASH_KEY", "must differ from LEDGER_MASTER_KEY"))?;
+    let vault = person_vault::PersonVault::new(pool.clone(), Arc::new(master));
+    let campaign =
+        domain::ids::CampaignId(config.campaign_id.unwrap_or(app::demo::DEMO_CAMPAIGN.0));
+    Ok(Ledger::new(
+        store.clone(),
+        vault,
+        hasher,
+        Arc::new(eventstore::SystemClock),
+        app::LedgerConfig { campaign },
+    ))
+}
+
+async fn migrate(url: &str) -> Result<(), StartError> {
+    let options =
+        PgConnectOptions::from_str(url).map_err(|e| config_error("MIGRATION_DATABASE_URL", e))?;
+    let owner = PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with(options)
+        .await?;
+    schema::MIGRATOR.run(&owner).await?;
+    owner.close().await;
+    tracing::info!(
+        migrations = schema::MIGRATOR.iter().count(),
+        "schema is current"
+    );
+    Ok(())
+}
+
+/// Validate `config`, migrate, load the demo if asked, and serve on the given listeners until
+/// [`Running::shutdown`].
+pub async fn start(
+    config: Config,
+    http: TcpListener,
+    grpc: TcpListener,
+) -> Result<Running, StartError> {
+    let (auth, dev_issuer) = authenticator(&config)?;
+    let auth = Arc::new(auth);
+    if let Some(url) = &config.migration_database_url {
+        migrate(url).await?;
+    }
+    let options = PgConnectOptions::from_str(&config.database_url)
+        .map_err(|e| config_error("DATABASE_URL", e))?
+        .application_name("ledger-api");
+    let pool = PgPoolOptions::new()
+        .max_connections(config.db_pool_size)
+        .acquire_timeout(Duration::from_secs(5))
+        // No ping before each acquire: it is a second round trip per request (measured −10% appends).
+        // A connection broken by a database restart fails its next query, which is answered 503.
+        .test_before_acquire(false)
+        .connect_lazy_with(options);
+    let store = eventstore::EventStore::new(pool.clone(), eventstore::StoreConfig::default());
+    let ledger = ledger(&config, &pool, &store)?;
+    if config.demo {
+        let report = app::demo::load(&ledger).await.map_err(StartError::Demo)?;
+        tracing::info!(
+            written = report.written,
+            already_there = report.replayed,
+            "demo dataset loaded"
+        );
+    }
+
+    let (stop, stop_rx) = watch::channel(false);
+    let stopped = move |mut rx: watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let mut tasks = JoinSet::new();
+
+    // Projectors: one runner per read model; progress feeds read-your-writes.
+    let mut progress = BTreeMap::new();
+    if config.projectors {
+        spawn_projector(
+            &mut tasks,
+            &mut progress,
+            &store,
+            CoverageProjector,
+            &stop_rx,
+        );
+        spawn_projector(
+            &mut tasks,
+            &mut progress,
+            &store,
+            ComplianceProjector,
+            &stop_rx,
+        );
+        spawn_projector(
+            &mut tasks,
+            &mut progress,
+            &store,
+            FrequencyProjector,
+            &stop_rx,
+        );
+        spawn_projector(
+            &mut tasks,
+            &mut progress,
+            &store,
+            SummaryBoardProjector,
+            &stop_rx,
+        );
+    }
+    let reads = ReadModels::new(
+        ledger.clone(),
+        progress,
+        Duration::from_millis(config.read_wait_ms),
+    );
+
+    // The notifier wakes other replicas' subscriptions; restarted after a database outage.
+    {
+        let store = store.clone();
+        let rx = stop_rx.clone();
+        tasks.spawn(async move {
+            loop {
+                match store
+                    .run_notifier(Duration::from_millis(5), stopped(rx.clone()))
+                    .await
+                {
+                    Ok(()) => return,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "event notifier stopped; restarting in 1 s");
+                        let mut rx = rx.clone();
+                        tokio::select! {
+                            () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                            _ = rx.wait_for(|s| *s) => return,
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    // Idempotency keys older than the retention are purged hourly.
+    {
+        let store = store.clone();
+        let days = config.idempotency_retention_days;
+        let mut rx = stop_rx.clone();
+        tasks.spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(3600));
+            loop {
+                tokio::select! {
+                    _ = every.tick() => {}
+                    _ = rx.wait_for(|s| *s) => return,
+                }
+                let cutoff = chrono::Utc::now() - chrono::Duration::days(i64::from(days));
+                match store.purge_idempotency_keys(cutoff).await {
+                    Ok(n) => {
+                        tracing::info!(purged = n, retention_days = days, "idempotency keys purged")
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "purging idempotency keys failed; retrying next hour")
+                    }
+                }
+            }
+        });
+    }
+
+    // REST + health.
+    let rest = rest_api::router(rest_api::RestState {
+        ledger: ledger.clone(),
+        reads: reads.clone(),
+        auth: auth.clone(),
+        config: rest_api::RestConfig {
+            cors_origins: config.cors_origins.clone(),
+            max_body_bytes: config.max_body_bytes,
+            ..rest_api::RestConfig::default()
+        },
+    })
+    .merge(health::router(pool.clone()));
+    let http_addr = http.local_addr()?;
+    {
+        let rx = stop_rx.clone();
+        tasks.spawn(async move {
+            if let Err(e) = axum::serve(http, rest)
+                .with_graceful_shutdown(stopped(rx))
+                .await
+            {
+                tracing::error!(error = %e, "HTTP server failed");
+            }
+        });
+    }
+
+    // gRPC.
+    let routes = grpc_api::routes(grpc_api::GrpcState {
+        ledger: ledger.clone(),
+        reads,
+        auth,
+    })?;
+    let grpc_addr = grpc.local_addr()?;
+    {
+        let rx = stop_rx.clone();
+        tasks.spawn(async move {
+            let incoming = tokio_stream::wrappers::TcpListenerStream::new(grpc);
+            if let Err(e) = tonic::transport::Server::builder()
+                .add_routes(routes)
+                .serve_with_incoming_shutdown(incoming, stopped(rx))
+                .await
+            {
+                tracing::error!(error = %e, "gRPC server failed");
+            }
+        });
+    }
+    tracing::info!(%http_addr, %grpc_addr, "serving REST and gRPC");
+
+    let dev_tokens = match &dev_issuer {
+        None => Vec::new(),
+        Some(issuer) => dev_tokens(issuer)?,
+    };
+    Ok(Running {
+        http_addr,
+        grpc_addr,
+        dev_tokens,
+        ledger,
+        stop,
+        tasks,
+    })
+}
+
+/// Run `projector` until the stop signal (as leader, or standing by while another replica leads).
+fn spawn_projector<P: Projector>(
+    tasks: &mut JoinSet<()>,
+    progress: &mut BTreeMap<&'static str, watch::Receiver<Progress>>,
+    store: &eventstore::EventStore,
+    projector: P,
+    stop: &watch::Receiver<bool>,
+) {
+    let runner = Arc::new(Runner::new(
+        store.clone(),
+        Arc::new(projector),
+        RunnerConfig::default(),
+    ));
+    progress.insert(runner.id(), runner.progress());
+    let mut stop = stop.clone();
+    tasks.spawn(async move {
+        let stopped = async move {
+            let _ = stop.wait_for(|s| *s).await;
+        };
+        if let Err(e) = runner.run(stopped).await {
+            tracing::error!(projector = runner.id(), error = %e, "projector stopped");
+        }
+    });
+}
+
+/// One bearer token per development actor, valid for 12 hours.
+fn dev_tokens(issuer: &access::DevIssuer) -> Result<Vec<(Role, String)>, StartError> {
+    let actors: Vec<Actor> =
+        access::demo_actors().map_err(|e| config_error("LEDGER_DEV_TOKENS", e))?;
+    let now = chrono::Utc::now().timestamp();
+    actors
+        .iter()
+        .map(|a| {
+            issuer
+                .mint(a, now, 12 * 3600)
+                .map(|t| (a.role, t))
+                .map_err(|e| config_error("LEDGER_DEV_TOKENS", e))
+        })
+        .collect()
+}

@@ -1,0 +1,108 @@
+//! The real service for end-to-end tests: `ledger_api::start` on ephemeral ports against a fresh
+//! database, configured through the same `Config` the binary parses, with a known HS256 secret so the
+//! tests can mint tokens for any actor.
+
+use app::{Actor, Role};
+use clap::Parser;
+use pg_harness::Cluster;
+
+use crate::support::{TEST_HASH_KEY, TEST_MASTER_KEY};
+
+const JWT_SECRET: &str = "test-secret-of-at-least-thirty-two-bytes!";
+const ISSUER: &str = "volunteer-ledger";
+const AUDIENCE: &str = "ledger-api";
+
+/// A running service and how to reach it.
+pub struct TestService {
+    /// `http://127.0.0.1:PORT` of the REST listener.
+    pub http: String,
+    /// `http://127.0.0.1:PORT` of the gRPC listener.
+    pub grpc: String,
+    issuer: access::DevIssuer,
+    running: Option<ledger_api::Running>,
+}
+
+impl TestService {
+    /// A fresh migrated database, both listeners on ephemeral ports, projectors running.
+    pub async fn start() -> TestService {
+        Self::start_with(&[]).await
+    }
+
+    /// The same, with the Shaoxing demo dataset loaded.
+    pub async fn start_with_demo() -> TestService {
+        Self::start_with(&["--demo"]).await
+    }
+
+    /// With extra `ledger-api` arguments.
+    pub async fn start_with(extra: &[&str]) -> TestService {
+        let db = Cluster::shared().unwrap().database().await.unwrap();
+        let url = db.app_url();
+        let mut args = vec![
+            "ledger-api",
+            "--database-url",
+            &url,
+            "--master-key",
+            TEST_MASTER_KEY,
+            "--hash-key",
+            TEST_HASH_KEY,
+            "--jwt-hs256-secret",
+            JWT_SECRET,
+            "--db-pool-size",
+            "8",
+        ];
+        args.extend_from_slice(extra);
+        let config = ledger_api::Config::try_parse_from(args).unwrap();
+        let http = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let grpc = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let running = ledger_api::start(config, http, grpc).await.unwrap();
+        TestService {
+            http: format!("http://{}", running.http_addr),
+            grpc: format!("http://{}", running.grpc_addr),
+            issuer: access::DevIssuer::with_secret(
+                JWT_SECRET.as_bytes().to_vec(),
+                ISSUER,
+                AUDIENCE,
+            ),
+            running: Some(running),
+        }
+    }
+
+    /// `Bearer <jwt>` for any actor, valid for an hour.
+    pub fn bearer(&self, actor: &Actor) -> String {
+        let token = self
+            .issuer
+            .mint(actor, chrono::Utc::now().timestamp(), 3600)
+            .unwrap();
+        format!("Bearer {token}")
+    }
+
+    /// `Bearer <jwt>` for the development actor of `role` (`access::demo_actors`).
+    pub fn dev_bearer(&self, role: Role) -> String {
+        let actor = access::demo_actors()
+            .unwrap()
+            .into_iter()
+            .find(|a| a.role == role)
+            .unwrap();
+        self.bearer(&actor)
+    }
+
+    /// The development actor of `role`.
+    pub fn dev_actor(&self, role: Role) -> Actor {
+        access::demo_actors()
+            .unwrap()
+            .into_iter()
+            .find(|a| a.role == role)
+            .unwrap()
+    }
+
+    pub fn ledger(&self) -> &app::Ledger {
+        &self.running.as_ref().unwrap().ledger
+    }
+
+    /// Drain and stop (also done, without waiting, when dropped at the end of a test).
+    pub async fn stop(mut self) {
+        if let Some(r) = self.running.take() {
+            r.shutdown().await;
+        }
+    }
+}

@@ -674,3 +674,381 @@ async fn rest_swagger_ui_is_served_without_a_cdn() {
     assert!(init.contains("/openapi.json"));
     svc.stop().await;
 }
+
+/// An id of the demo dataset (`app::demo`): kind 2 = team, 3 = volunteer, 4 = activity.
+fn demo_id(kind: u128, n: u128) -> uuid::Uuid {
+    uuid::Uuid::from_u128(0x7f1a_0000_0000_4000_8000_0000_0000_0000 | (kind << 32) | n)
+}
+
+#[tokio::test]
+async fn rest_remaining_areas_accept_valid_commands_and_name_bad_fields() {
+    let svc = TestService::start_with_demo().await;
+    let api = Api::new(&svc);
+    let county = svc.dev_bearer(Role::CountyCdc); // 330602
+    let city = svc.dev_bearer(Role::CityCdc); // 330600
+    let supervisor = svc.dev_bearer(Role::Supervisor); // 330600
+    let leader = svc.dev_bearer(Role::TeamLeader); // the demo's 越城区 team
+    let team = app::demo::demo_team(1);
+    assert_eq!(team.0, demo_id(2, 1));
+    let volunteer = demo_id(3, 100); // 越城区's first demo volunteer, in both demo activities
+    let (activity_a, activity_b) = (demo_id(4, 10), demo_id(4, 11));
+    let id = uuid::Uuid::new_v4;
+
+    // ---- certificates
+    let certificate = id();
+    let issue = |activities: Value| {
+        json!({"certificate_id": certificate, "number": format!("YC-{certificate}"),
+               "volunteer_id": volunteer, "issuing_team_id": team.0,
+               "activity_ids": activities, "issued_on": "2024-06-01"})
+    };
+    api.post(
+        "/api/v1/certificates",
+        &county,
+        Some(&issue(json!([activity_a, "nope"]))),
+    )
+    .await
+    .problem(400, "invalid_argument", Some("activity_ids[1]"));
+    let issued = api
+        .post(
+            "/api/v1/certificates",
+            &county,
+            Some(&issue(json!([activity_a, activity_b]))),
+        )
+        .await;
+    assert_eq!(
+        issued.ok(201)["stream_id"],
+        format!("certificate-{certificate}")
+    );
+
+    // ---- typical cases: nominate → select → forward; another nominated and withdrawn
+    let nominate = |case: uuid::Uuid, activity: uuid::Uuid, qualities: Value| {
+        json!({"case_id": case, "county": "330602", "year": 2024, "title": "世界防治结核病日进社区",
+               "description": "有创新、有实效的宣传活动", "activity_ids": [activity],
+               "qualities": qualities})
+    };
+    api.post(
+        "/api/v1/cases",
+        &county,
+        Some(&nominate(id(), activity_a, json!(["innovative", "boring"]))),
+    )
+    .await
+    .problem(400, "invalid_argument", Some("qualities[1]"));
+    let case = id();
+    api.post(
+        "/api/v1/cases",
+        &county,
+        Some(&nominate(
+            case,
+            activity_a,
+            json!(["innovative", "effective"]),
+        )),
+    )
+    .await
+    .ok(201);
+    api.post("/api/v1/cases/not-a-uuid/select", &city, None)
+        .await
+        .problem(400, "invalid_argument", Some("case_id"));
+    api.post(&format!("/api/v1/cases/{case}/select"), &city, None)
+        .await
+        .ok(200);
+    let forwarded = api
+        .post(
+            &format!("/api/v1/cases/{case}/forward-to-province"),
+            &city,
+            None,
+        )
+        .await;
+    assert_eq!(forwarded.ok(200)["version"], 3);
+    let other = id();
+    api.post(
+        "/api/v1/cases",
+        &county,
+        Some(&nominate(other, activity_b, json!(["moving"]))),
+    )
+    .await
+    .ok(201);
+    api.post(
+        &format!("/api/v1/cases/{other}/withdraw"),
+        &county,
+        Some(&json!({"reason": "材料不全"})),
+    )
+    .await
+    .ok(200);
+
+    // ---- evaluations (the city CDC)
+    let item = |score: u32| json!({"score": score, "comment": "良好"});
+    let evaluation = |county: &str, form: u32| {
+        json!({"evaluation": {"county": county, "year": 2024},
+               "items": {"form": item(form), "scale": item(80), "frequency": item(80),
+                         "population_reached": item(80), "media_dissemination": item(80),
+                         "effect": item(80)}})
+    };
+    api.post(
+        "/api/v1/evaluations",
+        &city,
+        Some(&evaluation("33060x", 80)),
+    )
+    .await
+    .problem(400, "invalid_argument", Some("evaluation.county"));
+    api.post(
+        "/api/v1/evaluations",
+        &city,
+        Some(&evaluation("330602", 300)),
+    )
+    .await
+    .problem(400, "invalid_argument", Some("items.form.score"));
+    let evaluated = api
+        .post(
+            "/api/v1/evaluations",
+            &city,
+            Some(&evaluation("330602", 85)),
+        )
+        .await;
+    assert_eq!(evaluated.ok(201)["stream_id"], "evaluation-330602-2024");
+
+    // ---- supervision findings: the supervisor records, the team leader responds, the supervisor closes
+    let finding = id();
+    let record = |subject: Value, severity: &str| {
+        json!({"finding_id": finding, "jurisdiction": "330600", "subject": subject,
+               "description": "志愿服务记录不完整", "severity": severity, "spot_check": false})
+    };
+    api.post(
+        "/api/v1/findings",
+        &supervisor,
+        Some(&record(json!({"team_id": team.0}), "catastrophic")),
+    )
+    .await
+    .problem(400, "invalid_argument", Some("severity"));
+    api.post(
+        "/api/v1/findings",
+        &supervisor,
+        Some(&record(
+            json!({"summary": {"county": "330600", "year": 2024}}),
+            "minor",
+        )),
+    )
+    .await
+    .problem(400, "invalid_argument", Some("subject.summary.county"));
+    api.post(
+        "/api/v1/findings",
+        &supervisor,
+        Some(&record(json!({"team_id": "nope"}), "minor")),
+    )
+    .await
+    .problem(400, "invalid_argument", Some("subject.team_id"));
+    api.post(
+        "/api/v1/findings",
+        &supervisor,
+        Some(&record(json!({"team_id": team.0}), "minor")),
+    )
+    .await
+    .ok(201);
+    api.post(
+        &format!("/api/v1/findings/{finding}/respond"),
+        &leader,
+        Some(&json!({"response": "已补录"})),
+    )
+    .await
+    .ok(200);
+    let closed = api
+        .post(
+            &format!("/api/v1/findings/{finding}/close"),
+            &supervisor,
+            Some(&json!({"resolution": "整改完成"})),
+        )
+        .await;
+    assert_eq!(closed.ok(200)["version"], 3);
+
+    // ---- dispatches
+    let dispatch = id();
+    let issue_dispatch = |reserves: Value| {
+        json!({"dispatch_id": dispatch, "hq": "越城区疫情防控指挥部", "region": "330602",
+               "team_ids": [team.0], "reserve_volunteers": reserves, "reason": "核酸采样点支援",
+               "at": "2024-05-01T01:00:00Z"})
+    };
+    api.post(
+        "/api/v1/dispatches",
+        &county,
+        Some(&issue_dispatch(
+            json!([{"volunteer_id": volunteer, "role": "pilot"}]),
+        )),
+    )
+    .await
+    .problem(400, "invalid_argument", Some("reserve_volunteers[0].role"));
+    api.post(
+        "/api/v1/dispatches",
+        &county,
+        Some(&issue_dispatch(json!([]))),
+    )
+    .await
+    .ok(201);
+    api.post(
+        &format!("/api/v1/dispatches/{dispatch}/close"),
+        &county,
+        Some(&json!({"at": "yesterday"})),
+    )
+    .await
+    .problem(400, "invalid_argument", Some("at"));
+    let closed = api
+        .post(
+            &format!("/api/v1/dispatches/{dispatch}/close"),
+            &county,
+            Some(&json!({"at": "2024-05-02T01:00:00Z", "note": "任务完成"})),
+        )
+        .await;
+    assert_eq!(closed.ok(200)["version"], 2);
+
+    // ---- deployments
+    let deployment = id();
+    let deploy = |region: &str| {
+        json!({"deployment_id": deployment, "volunteer_id": volunteer, "home_unit": "越城区卫生健康局",
+               "region": region, "grid": "府山街道 第3网格", "from": "2024-05-01",
+               "planned_end": "2024-05-31"})
+    };
+    api.post("/api/v1/deployments", &county, Some(&deploy("3306")))
+        .await
+        .problem(400, "invalid_argument", Some("region"));
+    api.post("/api/v1/deployments", &county, Some(&deploy("330602")))
+        .await
+        .ok(201);
+    api.post(
+        "/api/v1/deployments/not-a-uuid/end",
+        &county,
+        Some(&json!({"on": "2024-05-20"})),
+    )
+    .await
+    .problem(400, "invalid_argument", Some("deployment_id"));
+    api.post(
+        &format!("/api/v1/deployments/{deployment}/end"),
+        &county,
+        Some(&json!({"on": "2024-05-20"})),
+    )
+    .await
+    .ok(200);
+
+    // ---- medicine boxes: register, donate, dispense
+    let medbox = id();
+    let boxes = format!("/api/v1/medicine-boxes/{medbox}");
+    api.post(
+        "/api/v1/medicine-boxes",
+        &county,
+        Some(
+            &json!({"medicine_box_id": medbox, "name": "府山街道共享药箱", "kind": "physical",
+                     "region": "330602", "keeper_unit": "府山街道社区卫生服务中心"}),
+        ),
+    )
+    .await
+    .ok(201);
+    let line = |medicine: &str, quantity: u32| json!({"medicine": medicine, "unit": "盒", "quantity": quantity});
+    api.post(
+        &format!("{boxes}/donations"),
+        &county,
+        Some(&json!({"donor": {"category": "pharmacy", "organisation": "某大药房"},
+                     "items": [line("布洛芬缓释胶囊 0.3g", 10), line("  ", 5)], "on": "2024-05-01"})),
+    )
+    .await
+    .problem(400, "invalid_argument", Some("items[1].medicine"));
+    api.post(
+        &format!("{boxes}/donations"),
+        &county,
+        Some(
+            &json!({"donor": {"category": "pharmacy", "organisation": "某大药房"},
+                     "items": [line("布洛芬缓释胶囊 0.3g", 10)], "on": "2024-05-01"}),
+        ),
+    )
+    .await
+    .ok(201);
+    api.post(
+        &format!("{boxes}/dispensings"),
+        &county,
+        Some(
+            &json!({"recipient": "alien", "items": [line("布洛芬缓释胶囊 0.3g", 3)],
+                     "on": "2024-05-02"}),
+        ),
+    )
+    .await
+    .problem(400, "invalid_argument", Some("recipient"));
+    let dispensed = api
+        .post(
+            &format!("{boxes}/dispensings"),
+            &county,
+            Some(&json!({"recipient": "elderly_living_alone",
+                         "items": [line("布洛芬缓释胶囊 0.3g", 3)], "on": "2024-05-02"})),
+        )
+        .await;
+    assert_eq!(dispensed.ok(201)["version"], 3);
+
+    // ---- needs: post → verify → take → fulfil (team leader); another posted and rejected
+    let post = |need: uuid::Uuid, category: &str| {
+        json!({"need_id": need, "region": "330602", "community": "府山街道 第3网格",
+               "description": "独居老人代购药品", "category": category})
+    };
+    api.post("/api/v1/needs", &county, Some(&post(id(), "luxury")))
+        .await
+        .problem(400, "invalid_argument", Some("category"));
+    let need = id();
+    api.post("/api/v1/needs", &county, Some(&post(need, "medicine")))
+        .await
+        .ok(201);
+    api.post(&format!("/api/v1/needs/{need}/verify"), &county, None)
+        .await
+        .ok(200);
+    api.post(
+        &format!("/api/v1/needs/{need}/take"),
+        &leader,
+        Some(&json!({"team_id": "team-1"})),
+    )
+    .await
+    .problem(400, "invalid_argument", Some("team_id"));
+    api.post(
+        &format!("/api/v1/needs/{need}/take"),
+        &leader,
+        Some(&json!({"team_id": team.0})),
+    )
+    .await
+    .ok(200);
+    let fulfilled = api
+        .post(
+            &format!("/api/v1/needs/{need}/fulfil"),
+            &leader,
+            Some(&json!({"team_id": team.0, "note": "已送达"})),
+        )
+        .await;
+    assert_eq!(fulfilled.ok(200)["stream_id"], format!("need-{need}"));
+    assert_eq!(fulfilled.body["version"], 4);
+    let rejected = id();
+    api.post("/api/v1/needs", &county, Some(&post(rejected, "food")))
+        .await
+        .ok(201);
+    api.post(
+        &format!("/api/v1/needs/{rejected}/reject"),
+        &county,
+        Some(&json!({"reason": "重复发布"})),
+    )
+    .await
+    .ok(200);
+
+    // The new operations are in the OpenAPI document.
+    let doc: Value = reqwest::get(format!("{}/openapi.json", svc.http))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for path in [
+        "/api/v1/certificates",
+        "/api/v1/cases/{case_id}/forward-to-province",
+        "/api/v1/evaluations",
+        "/api/v1/findings/{finding_id}/close",
+        "/api/v1/dispatches/{dispatch_id}/close",
+        "/api/v1/deployments/{deployment_id}/end",
+        "/api/v1/medicine-boxes/{medicine_box_id}/dispensings",
+        "/api/v1/needs/{need_id}/fulfil",
+    ] {
+        assert!(
+            doc["paths"][path]["post"].is_object(),
+            "post {path} missing"
+        );
+    }
+    svc.stop().await;
+}

@@ -9,6 +9,7 @@
 //!   the field path as given by the client.
 
 use domain::ids::{RegionCode, Text};
+use domain::summary::CountyYear;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -82,6 +83,23 @@ pub fn region(field: &str, s: &str) -> Result<RegionCode, ApiError> {
 /// A UUID path parameter named `field`.
 pub fn uuid_param(field: &str, s: &str) -> Result<uuid::Uuid, ApiError> {
     uuid::Uuid::parse_str(s).map_err(|_| ApiError::invalid(field, format!("{s:?} is not a UUID")))
+}
+
+/// A county and a report year: the key of a summary or an evaluation.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct CountyYearInput {
+    /// County-level GB/T 2260 code.
+    #[schema(pattern = "^[1-9][0-9]{3}([0-9][1-9]|[1-9][0-9])$")]
+    pub county: String,
+    /// Report year.
+    #[schema(minimum = 2000, maximum = 2100)]
+    pub year: i32,
+}
+
+/// The domain's county-year key; errors name `{field}.county` / `{field}.year`.
+pub fn county_year(field: &str, k: &CountyYearInput) -> Result<CountyYear, ApiError> {
+    let county = region(&format!("{field}.county"), &k.county)?;
+    Ok(CountyYear::new(field, county, k.year)?)
 }
 
 /// An API twin of a domain unit enum: snake_case values, conversions both ways.
@@ -249,3 +267,38 @@ impl From<KeyDayDto> for domain::activity::KeyDay {
         }
     }
 }
+
+api_enum!(
+    /// A18 qualities of a typical case.
+    CaseQualityDto => domain::typical_case::CaseQuality { Innovative, Distinctive, Effective, Moving }
+);
+api_enum!(
+    /// A20 severity of a supervision finding.
+    SeverityDto => domain::supervision::Severity { Info, Minor, Major }
+);
+api_enum!(
+    /// B7 professional role a reserve volunteer is dispatched in.
+    DispatchRoleDto => domain::jiangsu::dispatch::ProfessionalRole { Doctor, Nurse, Pharmacist, Driver, Dispatcher }
+);
+api_enum!(
+    /// B8 kind of a shared medicine box.
+    BoxKindDto => domain::jiangsu::medicine_box::BoxKind { Physical, Virtual }
+);
+api_enum!(
+    /// B8 who donated, as a category (an individual is never named).
+    DonorCategoryDto => domain::jiangsu::medicine_box::DonorCategory {
+        Enterprise, Pharmacy, MedicalInstitution, SocialOrganisation, Government, Individual, Other
+    }
+);
+api_enum!(
+    /// B9 who received medicine, as a category only.
+    RecipientCategoryDto => domain::jiangsu::medicine_box::RecipientCategory {
+        ElderlyLivingAlone, ChronicPatient, FeverPatient, Child, Pregnant, Other
+    }
+);
+api_enum!(
+    /// B10 category of a community need.
+    NeedCategoryDto => domain::jiangsu::need::NeedCategory {
+        Medicine, Food, DailySupplies, Transport, MedicalCare, PsychologicalSupport, Other
+    }
+);

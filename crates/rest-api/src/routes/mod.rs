@@ -12,8 +12,16 @@ use crate::error::ApiError;
 
 mod activities;
 mod campaigns;
+mod cases;
+mod certificates;
+mod deployments;
+mod dispatches;
+mod evaluations;
 mod events;
+mod findings;
 mod host_units;
+mod medicine_boxes;
+mod needs;
 mod regions;
 mod reports;
 mod summaries;
@@ -43,6 +51,14 @@ pub(crate) fn all(router: OpenApiRouter<RestState>) -> OpenApiRouter<RestState> 
         .merge(volunteers::routes())
         .merge(activities::routes())
         .merge(summaries::routes())
+        .merge(certificates::routes())
+        .merge(cases::routes())
+        .merge(evaluations::routes())
+        .merge(findings::routes())
+        .merge(dispatches::routes())
+        .merge(deployments::routes())
+        .merge(medicine_boxes::routes())
+        .merge(needs::routes())
         .merge(events::routes())
         .merge(reports::routes())
 }

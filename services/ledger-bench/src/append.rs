@@ -93,7 +93,7 @@ pub enum Variant {
 }
 
 impl Variant {
-    fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Self::Service => "service",
             Self::NoIdempotency => "no-idempotency",
@@ -112,34 +112,34 @@ impl Variant {
 pub struct AppendArgs {
     /// Owner (superuser or CREATEDB) URL of the cluster to benchmark on; two databases are created in it.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
-    database_url: String,
+    pub(crate) database_url: String,
     /// Login role the store connects as (a member of `ledger_service`; deploy/pg-private creates it).
     #[arg(long, default_value = "ledger_app")]
-    app_user: String,
+    pub(crate) app_user: String,
     /// Password of `--app-user`, for clusters without trust authentication on loopback.
     #[arg(long, env = "LEDGER_BENCH_APP_PASSWORD", hide_env_values = true)]
-    app_password: Option<String>,
+    pub(crate) app_password: Option<String>,
     /// Concurrent clients (pgbench -c) and tasks; also the service pool's size.
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=500))]
-    tasks: u32,
+    pub(crate) tasks: u32,
     /// Length of each leg.
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=3600))]
-    seconds: u64,
+    pub(crate) seconds: u64,
     /// Interleaved runs (raw, then each variant); the summary takes medians over runs.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
-    runs: u32,
+    pub(crate) runs: u32,
     /// Service-side legs of each run, compared with that run's raw leg.
     #[arg(long, value_enum, value_delimiter = ',', default_value = "service")]
-    variants: Vec<Variant>,
+    pub(crate) variants: Vec<Variant>,
     /// Also collect per-transaction latencies of pgbench (`--log`) for raw p50/p99.
     #[arg(long)]
-    raw_latency: bool,
+    pub(crate) raw_latency: bool,
     /// pgbench binary (default: newest under /usr/lib/postgresql/*/bin, else PATH).
     #[arg(long)]
-    pgbench: Option<PathBuf>,
+    pub(crate) pgbench: Option<PathBuf>,
     /// Leave the two databases in place afterwards.
     #[arg(long)]
-    keep_databases: bool,
+    pub(crate) keep_databases: bool,
 }
 
 /// `scheme://user:password@host` → `scheme://user:***@host`.
@@ -160,7 +160,7 @@ pub fn redact(url: &str) -> String {
 }
 
 /// The same URL pointing at database `db` (query parameters kept).
-fn with_database(url: &str, db: &str) -> anyhow::Result<String> {
+pub(crate) fn with_database(url: &str, db: &str) -> anyhow::Result<String> {
     let scheme_end = url
         .find("://")
         .map(|i| i + 3)
@@ -174,46 +174,55 @@ fn with_database(url: &str, db: &str) -> anyhow::Result<String> {
 
 /// What one leg measured.
 #[derive(Debug, Clone)]
-struct Leg {
-    name: &'static str,
-    ops: u64,
-    ops_per_sec: f64,
-    latency: Option<Latency>,
+pub(crate) struct Leg {
+    pub(crate) name: &'static str,
+    pub(crate) ops: u64,
+    pub(crate) ops_per_sec: f64,
+    pub(crate) latency: Option<Latency>,
     /// Client CPU seconds (this process, or pgbench).
-    client_cpu_secs: Option<f64>,
+    pub(crate) client_cpu_secs: Option<f64>,
     /// Server CPU seconds (only when the server runs on this machine).
-    server_cpu_secs: Option<f64>,
-    machine_busy_pct: Option<f64>,
-    load: Option<f64>,
+    pub(crate) server_cpu_secs: Option<f64>,
+    pub(crate) machine_busy_pct: Option<f64>,
+    pub(crate) load: Option<f64>,
 }
 
 impl Leg {
     /// CPU milliseconds per 1000 operations.
-    fn per_1k(&self, secs: Option<f64>) -> Option<f64> {
+    pub(crate) fn per_1k(&self, secs: Option<f64>) -> Option<f64> {
         let ops = self.ops as f64;
         secs.filter(|_| ops > 0.0).map(|s| s * 1e6 / ops)
     }
 
-    fn client_cpu_ms_per_1k(&self) -> Option<f64> {
+    pub(crate) fn client_cpu_ms_per_1k(&self) -> Option<f64> {
         self.per_1k(self.client_cpu_secs)
     }
 
-    fn server_cpu_ms_per_1k(&self) -> Option<f64> {
+    pub(crate) fn server_cpu_ms_per_1k(&self) -> Option<f64> {
         self.per_1k(self.server_cpu_secs)
     }
 }
 
-struct Setup {
-    owner: PgConnectOptions,
-    app: PgConnectOptions,
+/// The two databases of a benchmark (and how to reach them); created by [`create_databases`].
+pub(crate) struct Setup {
+    pub(crate) owner: PgConnectOptions,
+    pub(crate) app: PgConnectOptions,
     raw_url: String,
-    svc_db: String,
-    raw_db: String,
+    pub(crate) svc_db: String,
+    pub(crate) raw_db: String,
     /// The server's postmaster, when it runs on this machine (for its CPU use).
-    server: Option<Server>,
+    pub(crate) server: Option<Server>,
 }
 
 pub async fn run(args: AppendArgs) -> anyhow::Result<()> {
+    let setup = setup(&args).await?;
+    let result = bench(&args, &setup).await;
+    finish(&args, &setup).await;
+    result
+}
+
+/// Names the two databases (not yet created) and locates the server.
+pub(crate) async fn setup(args: &AppendArgs) -> anyhow::Result<Setup> {
     let owner = PgConnectOptions::from_str(&args.database_url)
         .context("--database-url is not a Postgres URL")?
         .application_name("ledger-bench");
@@ -242,16 +251,19 @@ pub async fn run(args: AppendArgs) -> anyhow::Result<()> {
         server: None,
     };
     setup.server = locate_server(&setup).await;
-    let result = bench(&args, &setup).await;
-    if args.keep_databases {
-        println!("kept databases {} and {}", setup.svc_db, setup.raw_db);
-    } else if let Err(e) = drop_databases(&setup).await {
-        eprintln!("warning: could not drop the benchmark databases: {e:#}");
-    }
-    result
+    Ok(setup)
 }
 
-async fn admin(setup: &Setup, db: Option<&str>) -> anyhow::Result<PgConnection> {
+/// Drops the two databases unless `--keep-databases`.
+pub(crate) async fn finish(args: &AppendArgs, setup: &Setup) {
+    if args.keep_databases {
+        println!("kept databases {} and {}", setup.svc_db, setup.raw_db);
+    } else if let Err(e) = drop_databases(setup).await {
+        eprintln!("warning: could not drop the benchmark databases: {e:#}");
+    }
+}
+
+pub(crate) async fn admin(setup: &Setup, db: Option<&str>) -> anyhow::Result<PgConnection> {
     let opts = match db {
         Some(db) => setup.owner.clone().database(db),
         None => setup.owner.clone(),
@@ -289,7 +301,7 @@ async fn drop_databases(setup: &Setup) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn create_databases(setup: &Setup, app_user: &str) -> anyhow::Result<()> {
+pub(crate) async fn create_databases(setup: &Setup, app_user: &str) -> anyhow::Result<()> {
     let mut c = admin(setup, None).await?;
     let role = sqlx::query(ROLE_EXISTS)
         .bind(app_user)
@@ -327,11 +339,19 @@ async fn create_databases(setup: &Setup, app_user: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn print_header(args: &AppendArgs, setup: &Setup, pgbench_bin: &Path) -> anyhow::Result<()> {
+pub(crate) async fn print_header(
+    args: &AppendArgs,
+    setup: &Setup,
+    pgbench_bin: &Path,
+) -> anyhow::Result<()> {
     let argv: Vec<String> = std::env::args()
         .map(|a| if a.contains("://") { redact(&a) } else { a })
         .collect();
-    println!("ledger-bench append");
+    // The subcommand (append, grpc-record-activity) as typed.
+    println!(
+        "ledger-bench {}",
+        argv.get(1).map_or("append", String::as_str)
+    );
     println!("command: {}", argv.join(" "));
     let mut c = admin(setup, None).await?;
     let s = sqlx::query(SERVER_SETTINGS).fetch_one(&mut c).await?;
@@ -376,7 +396,7 @@ async fn print_header(args: &AppendArgs, setup: &Setup, pgbench_bin: &Path) -> a
 }
 
 /// `CHECKPOINT` before each leg, so that no leg pays for a checkpoint the previous one caused.
-async fn checkpoint(setup: &Setup, warned: &mut bool) {
+pub(crate) async fn checkpoint(setup: &Setup, warned: &mut bool) {
     let result = async {
         let mut c = admin(setup, None).await?;
         c.execute(CHECKPOINT).await?;
@@ -410,49 +430,12 @@ async fn bench_runs(
     pgbench_bin: &Path,
     dir: &Path,
 ) -> anyhow::Result<()> {
-    let script = dir.join("single.sql");
-    std::fs::write(&script, pgbench::SINGLE_SQL)?;
-    std::fs::write(dir.join("payload.json"), PAYLOAD)?;
-    std::fs::write(dir.join("meta.json"), METADATA)?;
-    let log_dir = dir.join("log");
-    std::fs::create_dir_all(&log_dir)?;
-    let run_base = u64::from(uuid::Uuid::new_v4().as_u128() as u16) * 1000;
-
+    let raw_leg = RawLeg::prepare(args, setup, pgbench_bin, dir)?;
     let mut warned = false;
     let mut runs: Vec<(Leg, Vec<Leg>)> = Vec::new();
     for i in 1..=args.runs {
         checkpoint(setup, &mut warned).await;
-        let before = Snapshot::take(setup.server);
-        let outcome = pgbench::Run {
-            pgbench: pgbench_bin,
-            script: &script,
-            url: &setup.raw_url,
-            clients: args.tasks as usize,
-            seconds: args.seconds,
-            run_tag: run_base + u64::from(i),
-            payload: PAYLOAD,
-            meta: METADATA,
-            log_dir: args.raw_latency.then_some(log_dir.as_path()),
-        }
-        .execute()
-        .await
-        .with_context(|| format!("run {i}: raw pgbench leg"))?;
-        let used = before.until_now(setup.server).await;
-        if i == 1 {
-            println!("raw leg: {}", outcome.command_line);
-        }
-        let raw = Leg {
-            name: "raw pgbench",
-            ops: outcome.transactions,
-            ops_per_sec: outcome.tps,
-            latency: outcome
-                .latencies_us
-                .and_then(|mut v| stats::latency(&mut v)),
-            client_cpu_secs: used.cpu.map(|c| c.children_secs),
-            server_cpu_secs: used.server_secs,
-            machine_busy_pct: used.cpu.map(|c| c.machine_busy_pct),
-            load: used.load,
-        };
+        let raw = raw_leg.run(i).await?;
         let mut legs = Vec::new();
         for &variant in &args.variants {
             checkpoint(setup, &mut warned).await;
@@ -467,23 +450,94 @@ async fn bench_runs(
     print_summary(args, setup, &runs).await
 }
 
+/// The raw leg of each run: pgbench with `single.sql` against the raw database.
+pub(crate) struct RawLeg<'a> {
+    args: &'a AppendArgs,
+    setup: &'a Setup,
+    pgbench_bin: &'a Path,
+    script: PathBuf,
+    log_dir: PathBuf,
+    run_base: u64,
+}
+
+impl<'a> RawLeg<'a> {
+    /// Writes the script and its inputs into `dir` (which must exist).
+    pub(crate) fn prepare(
+        args: &'a AppendArgs,
+        setup: &'a Setup,
+        pgbench_bin: &'a Path,
+        dir: &Path,
+    ) -> anyhow::Result<Self> {
+        let script = dir.join("single.sql");
+        std::fs::write(&script, pgbench::SINGLE_SQL)?;
+        std::fs::write(dir.join("payload.json"), PAYLOAD)?;
+        std::fs::write(dir.join("meta.json"), METADATA)?;
+        let log_dir = dir.join("log");
+        std::fs::create_dir_all(&log_dir)?;
+        Ok(Self {
+            args,
+            setup,
+            pgbench_bin,
+            script,
+            log_dir,
+            run_base: u64::from(uuid::Uuid::new_v4().as_u128() as u16) * 1000,
+        })
+    }
+
+    /// The raw leg of run `i` (the caller checkpoints first).
+    pub(crate) async fn run(&self, i: u32) -> anyhow::Result<Leg> {
+        let (args, setup) = (self.args, self.setup);
+        let before = Snapshot::take(setup.server);
+        let outcome = pgbench::Run {
+            pgbench: self.pgbench_bin,
+            script: &self.script,
+            url: &setup.raw_url,
+            clients: args.tasks as usize,
+            seconds: args.seconds,
+            run_tag: self.run_base + u64::from(i),
+            payload: PAYLOAD,
+            meta: METADATA,
+            log_dir: args.raw_latency.then_some(self.log_dir.as_path()),
+        }
+        .execute()
+        .await
+        .with_context(|| format!("run {i}: raw pgbench leg"))?;
+        let used = before.until_now(setup.server).await;
+        if i == 1 {
+            println!("raw leg: {}", outcome.command_line);
+        }
+        Ok(Leg {
+            name: "raw pgbench",
+            ops: outcome.transactions,
+            ops_per_sec: outcome.tps,
+            latency: outcome
+                .latencies_us
+                .and_then(|mut v| stats::latency(&mut v)),
+            client_cpu_secs: used.cpu.map(|c| c.children_secs),
+            server_cpu_secs: used.server_secs,
+            machine_busy_pct: used.cpu.map(|c| c.machine_busy_pct),
+            load: used.load,
+        })
+    }
+}
+
 /// CPU counters at the start of a leg.
-struct Snapshot {
+pub(crate) struct Snapshot {
     cpu: Option<CpuSnapshot>,
     server_ticks: Option<u64>,
 }
 
-struct Used {
-    cpu: Option<CpuUse>,
-    server_secs: Option<f64>,
-    load: Option<f64>,
+pub(crate) struct Used {
+    pub(crate) cpu: Option<CpuUse>,
+    pub(crate) server_secs: Option<f64>,
+    pub(crate) load: Option<f64>,
 }
 
 /// Time for the backends of a finished leg to exit and be reaped before the server's CPU is read.
 const SETTLE: Duration = Duration::from_millis(300);
 
 impl Snapshot {
-    fn take(server: Option<Server>) -> Self {
+    pub(crate) fn take(server: Option<Server>) -> Self {
         Self {
             cpu: CpuSnapshot::now(),
             server_ticks: server.and_then(|s| s.ticks()),
@@ -491,7 +545,7 @@ impl Snapshot {
     }
 
     /// Call after the leg closed its connections.
-    async fn until_now(&self, server: Option<Server>) -> Used {
+    pub(crate) async fn until_now(&self, server: Option<Server>) -> Used {
         tokio::time::sleep(SETTLE).await;
         let later = CpuSnapshot::now();
         let server_ticks = server.and_then(|s| s.ticks());
@@ -534,11 +588,15 @@ fn now_micros() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
 }
 
-fn micros_since(t0: Instant) -> u32 {
+pub(crate) fn micros_since(t0: Instant) -> u32 {
     u32::try_from(t0.elapsed().as_micros()).unwrap_or(u32::MAX)
 }
 
-async fn service_leg(args: &AppendArgs, setup: &Setup, variant: Variant) -> anyhow::Result<Leg> {
+pub(crate) async fn service_leg(
+    args: &AppendArgs,
+    setup: &Setup,
+    variant: Variant,
+) -> anyhow::Result<Leg> {
     let pool = PgPoolOptions::new()
         .max_connections(args.tasks)
         .acquire_timeout(Duration::from_secs(30))
@@ -728,7 +786,7 @@ fn check_row(rows: &[sqlx::postgres::PgRow], version: u64) -> anyhow::Result<()>
     Ok(())
 }
 
-fn fmt_opt(v: Option<f64>, precision: usize) -> String {
+pub(crate) fn fmt_opt(v: Option<f64>, precision: usize) -> String {
     v.map_or_else(|| "-".to_owned(), |x| format!("{x:.precision$}"))
 }
 

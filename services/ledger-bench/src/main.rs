@@ -8,10 +8,14 @@
 //! `ledger-bench append` — single-event appends through [`eventstore::EventStore::append`] against
 //! `pgbench` inserting one row per transaction into a plain event table (see [`append`]).
 //!
+//! `ledger-bench grpc-record-activity` — `RecordActivity` through the real service over gRPC, interleaved
+//! with both of `append`'s legs: the raw pgbench insert and the bare append path (see [`grpc`]).
+//!
 //! Run it through `deploy/bench`, which starts a private cluster with fsync on when `DATABASE_URL` is
 //! unset.
 
 mod append;
+mod grpc;
 mod pgbench;
 mod stats;
 mod sysstat;
@@ -33,6 +37,8 @@ struct Cli {
 enum Command {
     /// Single-event appends through the event store vs pgbench single-row INSERTs.
     Append(append::AppendArgs),
+    /// RecordActivity over gRPC (the real service in-process) vs pgbench inserts and bare appends.
+    GrpcRecordActivity(grpc::GrpcArgs),
 }
 
 #[tokio::main]
@@ -40,5 +46,8 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Append(args) => append::run(args).await.context("ledger-bench append"),
+        Command::GrpcRecordActivity(args) => grpc::run(args)
+            .await
+            .context("ledger-bench grpc-record-activity"),
     }
 }

@@ -63,7 +63,10 @@ struct ProcStat {
 }
 
 fn proc_stat(pid: &str) -> Option<ProcStat> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    parse_stat(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+}
+
+fn parse_stat(stat: &str) -> Option<ProcStat> {
     // The command name is in parentheses and may contain spaces: count fields after the last ')'.
     let open = stat.find('(')?;
     let close = stat.rfind(')')?;
@@ -123,6 +126,24 @@ impl Server {
         let pm = proc_stat(&self.postmaster.to_string())?;
         Some(pm.own + pm.children + live)
     }
+}
+
+/// CPU ticks (user + system) so far of this process's live threads whose name starts with `prefix`
+/// (e.g. the threads of a tokio runtime built with `thread_name`). Threads that already exited are not
+/// counted, so sample while the threads are alive.
+pub fn own_threads_ticks(prefix: &str) -> Option<u64> {
+    let mut ticks = 0;
+    for entry in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        if let Some(s) = parse_stat(&stat)
+            && s.comm.starts_with(prefix)
+        {
+            ticks += s.own;
+        }
+    }
+    Some(ticks)
 }
 
 /// Ticks to seconds.

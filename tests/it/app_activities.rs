@@ -339,6 +339,43 @@ async fn a_voided_activity_cannot_be_corrected_and_the_refusal_writes_nothing() 
     assert_eq!(count_events(y.t.ledger.store()).await, before);
 }
 
+/// The activity path looks a retry up only when the command fails now: a retry that still decides is
+/// answered by the append, one that no longer decides (the activity exists, was voided since) by the
+/// stored outcome — both return the first answer and write nothing; the same activity under a new key
+/// is refused.
+#[tokio::test]
+async fn a_retried_record_returns_the_first_outcome_even_after_the_activity_changed() {
+    let y = yuecheng().await;
+    let first_ctx = ctx(Role::CountyCdc, &["330602"], &[]);
+    let id = ActivityId(uuid::Uuid::new_v4());
+    let cmd = || {
+        ActivityCommand::Record(RecordActivity {
+            activity: id,
+            details: details(y.team, date(2024, 5, 25), &y.members),
+        })
+    };
+    let first = y.t.ledger.activity(&first_ctx, id, cmd()).await.unwrap();
+    assert!(!first.replayed);
+    let retried = y.t.ledger.activity(&first_ctx, id, cmd()).await.unwrap();
+    assert!(retried.replayed);
+    assert_eq!((retried.token, retried.version), (first.token, first.version));
+
+    let void = ActivityCommand::Void(VoidActivity {
+        reason: text("重复录入"),
+    });
+    let cdc = ctx(Role::CountyCdc, &["330602"], &[]);
+    y.t.ledger.activity(&cdc, id, void).await.unwrap();
+    let before = count_events(y.t.ledger.store()).await;
+    let late_retry = y.t.ledger.activity(&first_ctx, id, cmd()).await.unwrap();
+    assert!(late_retry.replayed);
+    assert_eq!((late_retry.token, late_retry.version), (first.token, 1));
+
+    let new_key = ctx(Role::CountyCdc, &["330602"], &[]);
+    let err = y.t.ledger.activity(&new_key, id, cmd()).await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::AlreadyExists, "{err:?}");
+    assert_eq!(count_events(y.t.ledger.store()).await, before);
+}
+
 #[tokio::test]
 async fn certificates_come_from_the_recording_team_and_their_numbers_are_unique() {
     let y = yuecheng().await;

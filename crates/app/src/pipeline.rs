@@ -16,7 +16,7 @@ use eventstore::{
 };
 use serde::Serialize;
 
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 use crate::ledger::{CommandContext, Ledger};
 use crate::policy::{CommandKind, Subject, authorize};
 
@@ -121,6 +121,27 @@ impl Ledger {
                 token: Some(o.result.last_token()),
                 replayed: true,
             }))
+    }
+
+    /// Recognise a retry on the failure path only. A retried command whose decision still succeeds is
+    /// answered by the append itself (same key and fingerprint: the original result, nothing written), so
+    /// the hot path needs no look-up of its own; one that now fails (the record exists, the state moved on)
+    /// is answered here with the stored outcome when the key was used before.
+    pub(crate) async fn or_replayed(
+        &self,
+        ctx: &CommandContext,
+        fingerprint: [u8; 32],
+        result: Result<CommandOutcome, AppError>,
+    ) -> Result<CommandOutcome, AppError> {
+        match result {
+            Err(e) if !matches!(e.code, ErrorCode::Unavailable | ErrorCode::Internal) => {
+                match self.replayed(ctx, fingerprint).await? {
+                    Some(done) => Ok(done),
+                    None => Err(e),
+                }
+            }
+            other => other,
+        }
     }
 
     pub(crate) fn identity(&self, ctx: &CommandContext, fingerprint: [u8; 32]) -> CommandIdentity {

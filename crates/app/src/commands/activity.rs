@@ -4,14 +4,15 @@
 use std::collections::BTreeMap;
 
 use domain::activity::{Activity, ActivityCommand, ActivityDetails, ActivityFacts, Recorder};
+use domain::aggregate::Aggregate;
 use domain::campaign::shanghai_start_of_day;
-use domain::ids::{ActivityId, TeamId};
+use domain::ids::ActivityId;
 use domain::team::Team;
 use domain::volunteer::Volunteer;
 
 use crate::error::AppError;
 use crate::ledger::{CommandContext, Ledger};
-use crate::pipeline::{CommandOutcome, Prepared};
+use crate::pipeline::{CommandOutcome, Prepared, fold};
 use crate::policy::{CommandKind, Subject};
 
 fn volunteers_named(details: &ActivityDetails) -> Vec<String> {
@@ -50,26 +51,60 @@ impl Ledger {
             ));
         }
         let fingerprint = self.fingerprint(kind, &(activity, &command));
-        if let Some(done) = self.replayed(ctx, fingerprint).await? {
-            return Ok(done);
-        }
-        let loaded = self.load::<Activity>(&activity.to_string()).await?;
-        let details = match &command {
+        let result = self
+            .activity_prepared(ctx, activity, &command, kind, fingerprint)
+            .await;
+        self.or_replayed(ctx, fingerprint, result).await
+    }
+
+    /// Load what the command needs and commit. Record and correct name their team, so the activity, the
+    /// team and every volunteer named are read in ONE round trip; void learns the team from the activity.
+    async fn activity_prepared(
+        &self,
+        ctx: &CommandContext,
+        activity: ActivityId,
+        command: &ActivityCommand,
+        kind: CommandKind,
+        fingerprint: [u8; 32],
+    ) -> Result<CommandOutcome, AppError> {
+        let details = match command {
             ActivityCommand::Record(r) => Some(&r.details),
             ActivityCommand::Correct(c) => Some(&c.details),
             ActivityCommand::Void(_) => None,
         };
-        let team_id: TeamId = match (details, loaded.state.team()) {
-            (Some(d), _) => d.team_id,
-            (None, Some(t)) => t,
-            (None, None) => {
-                return Err(AppError::not_found(
-                    "activity",
-                    format!("activity {activity} is not recorded"),
-                ));
+        let activity_stream = Activity::stream_id(&activity.to_string());
+        let (loaded, team_id, team, volunteers) = match details {
+            Some(d) => {
+                let team_stream = Team::stream_id(&d.team_id.to_string());
+                let volunteer_streams: Vec<String> = volunteers_named(d)
+                    .iter()
+                    .map(|v| Volunteer::stream_id(v))
+                    .collect();
+                let mut wanted = vec![activity_stream.clone(), team_stream.clone()];
+                wanted.extend(volunteer_streams.iter().cloned());
+                let by_stream = self.store().read_streams(&wanted).await?;
+                let events_of = |s: &str| by_stream.get(s).map_or(&[][..], Vec::as_slice);
+                let loaded =
+                    fold::<Activity>(activity_stream.clone(), events_of(&activity_stream))?;
+                let team = fold::<Team>(team_stream.clone(), events_of(&team_stream))?;
+                let volunteers = volunteer_streams
+                    .iter()
+                    .map(|s| fold::<Volunteer>(s.clone(), events_of(s)))
+                    .collect::<Result<Vec<_>, _>>()?;
+                (loaded, d.team_id, team, volunteers)
+            }
+            None => {
+                let loaded = self.load::<Activity>(&activity.to_string()).await?;
+                let Some(team_id) = loaded.state.team() else {
+                    return Err(AppError::not_found(
+                        "activity",
+                        format!("activity {activity} is not recorded"),
+                    ));
+                };
+                let team = self.load::<Team>(&team_id.to_string()).await?;
+                (loaded, team_id, team, Vec::new())
             }
         };
-        let team = self.load::<Team>(&team_id.to_string()).await?;
         let Some(region) = team.state.region() else {
             return Err(AppError::not_found(
                 "details.team_id",
@@ -80,11 +115,9 @@ impl Ledger {
             team: Some(team.state),
             volunteers: BTreeMap::new(),
         };
-        if let Some(d) = details {
-            for v in self.load_many::<Volunteer>(&volunteers_named(d)).await? {
-                if let Some(id) = v.state.id() {
-                    facts.volunteers.insert(id, v.state);
-                }
+        for v in volunteers {
+            if let Some(id) = v.state.id() {
+                facts.volunteers.insert(id, v.state);
             }
         }
         let occurred_at = details.and_then(|d| shanghai_start_of_day(d.date));
@@ -97,7 +130,7 @@ impl Ledger {
                     region,
                     team: Some(team_id),
                 },
-                command: &command,
+                command,
                 facts: &facts,
                 fingerprint,
                 claims: vec![],

@@ -22,4 +22,5 @@ mod eventstore_order;
 mod eventstore_subscribe;
 mod projections;
 mod read_models;
+mod rebuild;
 mod support;

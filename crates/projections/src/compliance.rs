@@ -281,6 +281,17 @@ impl Projector for ComplianceProjector {
         Self::ID
     }
 
+    fn tables(&self) -> &'static [&'static str] {
+        &[
+            "compliance_host_units",
+            "compliance_teams",
+            "compliance_team_active",
+            "compliance_memberships",
+            "compliance_activities",
+            "compliance_participations",
+        ]
+    }
+
     fn handles(&self, event: &RecordedEvent) -> bool {
         matches!(
             event.category(),

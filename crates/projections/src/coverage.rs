@@ -176,6 +176,16 @@ impl Projector for CoverageProjector {
         Self::ID
     }
 
+    fn tables(&self) -> &'static [&'static str] {
+        &[
+            "coverage_teams",
+            "coverage_team_active",
+            "coverage_memberships",
+            "coverage_populations",
+            "coverage_participations",
+        ]
+    }
+
     fn handles(&self, event: &RecordedEvent) -> bool {
         matches!(
             event.category(),

@@ -99,6 +99,10 @@ impl Projector for FrequencyProjector {
         Self::ID
     }
 
+    fn tables(&self) -> &'static [&'static str] {
+        &["frequency_teams", "frequency_activities"]
+    }
+
     fn handles(&self, event: &RecordedEvent) -> bool {
         matches!(event.category(), "team" | "activity")
             && HANDLED.contains(&event.event_type.as_str())

@@ -47,6 +47,10 @@ pub trait Projector: Send + Sync + 'static {
     /// Stable id: the checkpoint row, the lock key and the parked rows are keyed by it. Never renamed.
     fn id(&self) -> &'static str;
 
+    /// The read-model tables this projector owns (in `public`), parents before the tables whose foreign
+    /// keys reference them. Static names only: [`crate::rebuild`] builds DDL from them.
+    fn tables(&self) -> &'static [&'static str];
+
     /// Whether the projector consumes this event. Events it does not handle only advance the checkpoint
     /// (and are not parked behind a parked stream).
     fn handles(&self, event: &RecordedEvent) -> bool;

@@ -106,6 +106,10 @@ impl Projector for SummaryBoardProjector {
         Self::ID
     }
 
+    fn tables(&self) -> &'static [&'static str] {
+        &["summary_board_counties", "summary_board"]
+    }
+
     fn handles(&self, event: &RecordedEvent) -> bool {
         matches!(event.category(), "region" | "summary")
             && HANDLED.contains(&event.event_type.as_str())

@@ -1,0 +1,613 @@
+//! Rebuilding a read model from the log into a shadow table set, and swapping it in with no downtime;
+//! deterministic digests of a read model.
+//!
+//! Policy of this module:
+//! - **Runs as the owner role** (it creates a schema and tables): [`rebuild`] takes an [`EventStore`] on an
+//!   owner pool. The service role keeps its grants on the swapped tables (re-granted as the migrations do).
+//! - **Shadow.** Schema `shadow_<id>` gets `CREATE TABLE … (LIKE public.t INCLUDING ALL)` of each of the
+//!   projector's [`Projector::tables`], the live foreign keys (re-pointed at the shadow tables), the live
+//!   index names, and its own `projection_checkpoints` / `projection_parked`. The projector's unqualified SQL
+//!   runs on connections with `search_path = shadow_<id>, public`, through [`apply_batch`] — so the shadow
+//!   is built by exactly the code that builds the live model, batch by batch, with its own checkpoint.
+//! - **Swap.** One transaction on the live tables: lock the projector's live checkpoint row `FOR UPDATE`
+//!   (the fence every live batch takes first, so a live runner waits), lock the live tables, catch the
+//!   shadow up once more, drop the live tables, move the shadow tables into `public`, re-grant, and set the
+//!   live checkpoint and parked rows to the shadow's. A live leader's next batch then finds a checkpoint it
+//!   did not expect, is fenced, re-elects and continues from the swapped checkpoint: nothing is applied
+//!   twice and nothing is lost (the tables and the checkpoint change together).
+//! - **Advisory lock.** The projector's election lock is *tried* for the swap: when no runner leads it is
+//!   held (a runner starting meanwhile stands by); when a runner leads it is not waited for (a leader never
+//!   gives it up) — the checkpoint fence does the work. Two rebuilds of one projector queue on a lock of
+//!   their own.
+//! - **Identifiers.** DDL is built only from the projector's static table names and its static id, each
+//!   checked to be a plain lower-case identifier; everything else is bound.
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use eventstore::{EventStore, Token};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{AssertSqlSafe, Connection, PgConnection, PgPool, Row};
+
+use crate::error::ProjectionError;
+use crate::runtime::{BatchOutcome, Projector, apply_batch, lock_key};
+
+/// The runtime's bookkeeping tables, shadowed next to the read-model tables.
+const BOOKKEEPING: &[&str] = &["projection_checkpoints", "projection_parked"];
+
+mod sql {
+    //! Templates: `{schema}` and `{table}` / `{tables}` are replaced only by checked static identifiers.
+
+    pub const DROP_SCHEMA: &str = "DROP SCHEMA IF EXISTS {schema} CASCADE";
+    pub const CREATE_SCHEMA: &str = "CREATE SCHEMA {schema}";
+    pub const CREATE_LIKE: &str =
+        "CREATE TABLE {schema}.{table} (LIKE public.{table} INCLUDING ALL)";
+    pub const LOCK_LIVE: &str = "LOCK TABLE {tables} IN ACCESS EXCLUSIVE MODE";
+    pub const DROP_LIVE: &str = "DROP TABLE {tables}";
+    pub const MOVE: &str = "ALTER TABLE {schema}.{table} SET SCHEMA public";
+    /// As migrations 0003/0004 do for every read-model table.
+    pub const REVOKE: &str = "REVOKE ALL ON public.{table} FROM PUBLIC";
+    pub const GRANT: &str =
+        "GRANT SELECT, INSERT, UPDATE, DELETE ON public.{table} TO ledger_service";
+    /// Binds: $1 projector.
+    pub const COPY_PARKED: &str = "INSERT INTO public.projection_parked
+(projector, stream_id, stream_version, tx_id, position, event_type, error, parked_at)
+SELECT projector, stream_id, stream_version, tx_id, position, event_type, error, parked_at
+FROM {schema}.projection_parked WHERE projector = $1";
+    /// Per table: its row count and an md5 over the md5 of each row's text, in a fixed order.
+    pub const TABLE_DIGEST: &str = "SELECT count(*) AS n,
+md5(coalesce(string_agg(md5(t::text), '' ORDER BY md5(t::text)), '')) AS digest
+FROM {schema}.{table} t";
+
+    /// Qualified names in catalog output (nothing but pg_catalog is visible).
+    pub const CATALOG_PATH: &str = "SET search_path = pg_catalog";
+
+    /// Binds: $1 table, $2 shadow schema. The live table's foreign keys, as statements re-pointing them
+    /// at the shadow tables (needs [`CATALOG_PATH`] so the definitions name `public.`).
+    pub const FOREIGN_KEYS: &str = "SELECT format('ALTER TABLE %I.%I ADD CONSTRAINT %I %s', $2::text, $1::text,
+    c.conname, replace(pg_get_constraintdef(c.oid), 'REFERENCES public.', format('REFERENCES %I.', $2::text)))
+    AS stmt
+FROM pg_constraint c
+WHERE c.conrelid = format('public.%I', $1::text)::regclass AND c.contype = 'f'
+ORDER BY c.conname";
+
+    /// Binds: $1 table, $2 shadow schema. Renames of the shadow's indexes (named by `LIKE`) to the names
+    /// of the live indexes with the same definition, so the swapped tables keep the migrations' names.
+    pub const INDEX_RENAMES: &str =
+        "SELECT format('ALTER INDEX %I.%I RENAME TO %I', $2::text, s.relname, l.relname)
+    AS stmt
+FROM pg_index li
+JOIN pg_class l ON l.oid = li.indexrelid
+JOIN pg_index si ON si.indrelid = format('%I.%I', $2::text, $1::text)::regclass
+JOIN pg_class s ON s.oid = si.indexrelid
+WHERE li.indrelid = format('public.%I', $1::text)::regclass
+  AND l.relname <> s.relname
+  AND li.indisunique = si.indisunique AND li.indisprimary = si.indisprimary
+  AND split_part(pg_get_indexdef(li.indexrelid), ' USING ', 2)
+    = split_part(pg_get_indexdef(si.indexrelid), ' USING ', 2)
+ORDER BY l.relname";
+
+    pub const ENSURE_LIVE_CHECKPOINT: &str = "INSERT INTO public.projection_checkpoints (projector)
+VALUES ($1) ON CONFLICT (projector) DO NOTHING";
+    /// The fence every live batch takes first.
+    pub const LOCK_LIVE_CHECKPOINT: &str =
+        "SELECT 1 AS one FROM public.projection_checkpoints WHERE projector = $1 FOR UPDATE";
+    /// Binds: $1 projector, $2 tx_id (text), $3 position.
+    pub const SET_LIVE_CHECKPOINT: &str = "UPDATE public.projection_checkpoints
+SET tx_id = $2::text::xid8, position = $3, updated_at = now() WHERE projector = $1";
+    pub const DELETE_LIVE_PARKED: &str =
+        "DELETE FROM public.projection_parked WHERE projector = $1";
+    /// Binds: $1 lock_timeout (text, e.g. `5000ms`); local to the swap transaction.
+    pub const LOCK_TIMEOUT: &str = "SELECT set_config('lock_timeout', $1, true)";
+    pub const DIGEST_SNAPSHOT: &str = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY";
+    /// Row text independent of the session's settings.
+    pub const DIGEST_SETTINGS: &str = "SELECT set_config('TimeZone', 'UTC', true),
+set_config('DateStyle', 'ISO, YMD', true), set_config('IntervalStyle', 'postgres', true),
+set_config('extra_float_digits', '1', true)";
+    /// Binds: $1 text.
+    pub const MD5: &str = "SELECT md5($1) AS digest";
+    pub const TRY_LOCK: &str = "SELECT pg_try_advisory_lock($1) AS locked";
+    pub const LOCK: &str = "SELECT pg_advisory_lock($1)";
+}
+
+/// Tuning of a rebuild.
+#[derive(Debug, Clone)]
+pub struct RebuildOptions {
+    /// Most events applied to the shadow in one transaction.
+    pub batch_size: i64,
+    /// How long the swap waits for a table lock (readers, a live batch) before it rolls back and retries.
+    pub lock_timeout: Duration,
+    /// Swap attempts before giving up (a lock timeout or deadlock rolls the swap back, nothing is lost).
+    pub swap_attempts: u32,
+    /// Compute the live read model's digest before and after the swap (a full scan of each table).
+    pub digests: bool,
+}
+
+impl Default for RebuildOptions {
+    fn default() -> Self {
+        Self {
+            batch_size: 5000,
+            lock_timeout: Duration::from_secs(5),
+            swap_attempts: 5,
+            digests: true,
+        }
+    }
+}
+
+/// The digest of one table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableDigest {
+    pub table: &'static str,
+    pub rows: u64,
+    /// md5 (hex) over the md5 of each row's text, ordered.
+    pub md5: String,
+}
+
+/// A deterministic digest of a projector's read model: equal digests mean equal table contents.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Digest {
+    /// md5 (hex) over `table rows md5` of every table, in the projector's table order.
+    pub combined: String,
+    pub tables: Vec<TableDigest>,
+}
+
+impl fmt::Display for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.combined)?;
+        for t in &self.tables {
+            write!(f, "\n    {:<28} {:>10} rows  {}", t.table, t.rows, t.md5)?;
+        }
+        Ok(())
+    }
+}
+
+/// What a rebuild did.
+#[derive(Debug, Clone)]
+pub struct RebuildReport {
+    pub projector: &'static str,
+    /// The shadow schema (dropped after the swap).
+    pub shadow_schema: String,
+    /// Events read from the log into the shadow (all of them, handled or not), including the catch-up.
+    pub events: u64,
+    /// Events the projector applied / parked in the shadow.
+    pub applied: u64,
+    pub parked: u64,
+    pub batches: u64,
+    /// Events applied during the swap (those that arrived while the shadow was built).
+    pub caught_up_in_swap: u64,
+    /// The checkpoint the swapped read model reflects.
+    pub checkpoint: Token,
+    /// Whether the projector's election lock was held during the swap (no runner was leading).
+    pub election_lock_held: bool,
+    /// Swap attempts (1 unless a lock timed out).
+    pub swap_attempts: u32,
+    pub build: Duration,
+    pub swap: Duration,
+    pub total: Duration,
+    /// Digests of the live read model just before and just after the swap (with [`RebuildOptions::digests`]).
+    pub before: Option<Digest>,
+    pub after: Option<Digest>,
+}
+
+impl fmt::Display for RebuildReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "rebuilt {} (shadow {})",
+            self.projector, self.shadow_schema
+        )?;
+        writeln!(
+            f,
+            "  events {}  applied {}  parked {}  batches {}  caught up in swap {}",
+            self.events, self.applied, self.parked, self.batches, self.caught_up_in_swap
+        )?;
+        writeln!(
+            f,
+            "  checkpoint {}  election lock held {}  swap attempts {}",
+            self.checkpoint, self.election_lock_held, self.swap_attempts
+        )?;
+        writeln!(
+            f,
+            "  build {:?}  swap {:?}  total {:?}",
+            self.build, self.swap, self.total
+        )?;
+        if let Some(d) = &self.before {
+            writeln!(f, "  digest before {d}")?;
+        }
+        if let Some(d) = &self.after {
+            writeln!(f, "  digest after  {d}")?;
+        }
+        Ok(())
+    }
+}
+
+/// `name` is a plain lower-case identifier (no quoting needed, nothing to inject).
+fn checked(name: &'static str) -> Result<&'static str, ProjectionError> {
+    let mut chars = name.chars();
+    let first_ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_');
+    if first_ok && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
+        Ok(name)
+    } else {
+        Err(ProjectionError::Corrupt(format!(
+            "{name:?} is not a plain identifier"
+        )))
+    }
+}
+
+fn tables_of<P: Projector>(projector: &P) -> Result<Vec<&'static str>, ProjectionError> {
+    let tables = projector.tables();
+    if tables.is_empty() {
+        return Err(ProjectionError::Corrupt(format!(
+            "projector {} declares no tables",
+            projector.id()
+        )));
+    }
+    tables.iter().map(|t| checked(t)).collect()
+}
+
+fn shadow_schema(projector_id: &'static str) -> Result<String, ProjectionError> {
+    Ok(format!("shadow_{}", checked(projector_id)?))
+}
+
+fn ddl(template: &str, schema: &str, table: &str) -> String {
+    template
+        .replace("{schema}", schema)
+        .replace("{table}", table)
+}
+
+fn qualified_list(schema: &str, tables: &[&'static str]) -> String {
+    tables
+        .iter()
+        .map(|t| format!("{schema}.{t}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+async fn execute(conn: &mut PgConnection, statement: String) -> Result<(), ProjectionError> {
+    sqlx::query(AssertSqlSafe(statement)).execute(conn).await?;
+    Ok(())
+}
+
+fn count_u64(n: i64) -> Result<u64, ProjectionError> {
+    u64::try_from(n).map_err(|_| ProjectionError::Corrupt(format!("row count {n}")))
+}
+
+async fn digest_in(
+    conn: &mut PgConnection,
+    schema: &str,
+    tables: &[&'static str],
+) -> Result<Digest, ProjectionError> {
+    let mut tx = conn.begin().await?;
+    sqlx::query(sql::DIGEST_SNAPSHOT).execute(&mut *tx).await?;
+    sqlx::query(sql::DIGEST_SETTINGS).execute(&mut *tx).await?;
+    let mut out = Vec::with_capacity(tables.len());
+    let mut all = String::new();
+    for table in tables {
+        let row = sqlx::query(AssertSqlSafe(ddl(sql::TABLE_DIGEST, schema, table)))
+            .fetch_one(&mut *tx)
+            .await?;
+        let rows = count_u64(row.try_get("n")?)?;
+        let md5: String = row.try_get("digest")?;
+        all.push_str(&format!("{table} {rows} {md5}\n"));
+        out.push(TableDigest { table, rows, md5 });
+    }
+    let combined: String = sqlx::query_scalar(sql::MD5)
+        .bind(all)
+        .fetch_one(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(Digest {
+        combined,
+        tables: out,
+    })
+}
+
+/// A deterministic digest of `projector`'s live read model (its [`Projector::tables`] in `public`), read
+/// in one snapshot. Needs SELECT on the tables only (the service role will do).
+pub async fn digest<P: Projector>(pool: &PgPool, projector: &P) -> Result<Digest, ProjectionError> {
+    let tables = tables_of(projector)?;
+    let mut conn = pool.acquire().await?;
+    digest_in(&mut conn, "public", &tables).await
+}
+
+/// A dedicated owner connection (not pooled: the swap and the locks must not starve the pool).
+async fn connect(options: &PgConnectOptions) -> Result<PgConnection, ProjectionError> {
+    Ok(PgConnection::connect_with(options).await?)
+}
+
+/// Statements generated from the catalog (each a single `stmt` column).
+async fn generated(
+    conn: &mut PgConnection,
+    query: &'static str,
+    table: &str,
+    schema: &str,
+) -> Result<Vec<String>, ProjectionError> {
+    let rows = sqlx::query(query)
+        .bind(table)
+        .bind(schema)
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            r.try_get::<String, _>("stmt")
+                .map_err(ProjectionError::from)
+        })
+        .collect()
+}
+
+/// (Re)create the shadow schema with empty copies of the live tables and the runtime's bookkeeping.
+async fn create_shadow(
+    conn: &mut PgConnection,
+    schema: &str,
+    tables: &[&'static str],
+) -> Result<(), ProjectionError> {
+    sqlx::query(sql::CATALOG_PATH).execute(&mut *conn).await?;
+    execute(conn, ddl(sql::DROP_SCHEMA, schema, "")).await?;
+    execute(conn, ddl(sql::CREATE_SCHEMA, schema, "")).await?;
+    for table in tables.iter().chain(BOOKKEEPING) {
+        execute(conn, ddl(sql::CREATE_LIKE, schema, table)).await?;
+    }
+    // LIKE copies neither foreign keys nor index names.
+    for table in tables {
+        for stmt in generated(conn, sql::FOREIGN_KEYS, table, schema).await? {
+            execute(conn, stmt).await?;
+        }
+        for stmt in generated(conn, sql::INDEX_RENAMES, table, schema).await? {
+            execute(conn, stmt).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Counters of the shadow's build.
+#[derive(Debug, Default)]
+struct Applied {
+    events: u64,
+    applied: u64,
+    parked: u64,
+    batches: u64,
+}
+
+/// Apply the log after `checkpoint` to the shadow until caught up to the fence; the new checkpoint.
+async fn catch_up<P: Projector>(
+    store: &EventStore,
+    shadow: &PgPool,
+    projector: &P,
+    mut checkpoint: Token,
+    batch: i64,
+    counts: &mut Applied,
+) -> Result<Token, ProjectionError> {
+    loop {
+        let page = store.read_all_after(checkpoint, batch).await?;
+        if page.is_empty() {
+            return Ok(checkpoint);
+        }
+        let full = i64::try_from(page.len()).is_ok_and(|n| n >= batch);
+        match apply_batch(shadow, projector, checkpoint, &page).await? {
+            BatchOutcome::Committed {
+                checkpoint: next,
+                applied,
+                parked,
+            } => {
+                checkpoint = next;
+                counts.events += page.len() as u64;
+                counts.applied += applied;
+                counts.parked += parked;
+                counts.batches += 1;
+            }
+            BatchOutcome::Fenced { found } => {
+                return Err(ProjectionError::Corrupt(format!(
+                    "the shadow checkpoint of {} moved under the rebuild (found {found}, expected {checkpoint})",
+                    projector.id()
+                )));
+            }
+        }
+        if !full {
+            return Ok(checkpoint);
+        }
+    }
+}
+
+fn retryable(error: &ProjectionError) -> bool {
+    match error {
+        ProjectionError::Database(sqlx::Error::Database(db)) => {
+            // 55P03 lock_not_available (lock_timeout), 40P01 deadlock_detected.
+            matches!(db.code().as_deref(), Some("55P03" | "40P01"))
+        }
+        _ => false,
+    }
+}
+
+/// One attempt at the swap transaction. Returns the swapped checkpoint.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one private step of `rebuild`, with its state spelled out"
+)]
+async fn swap<P: Projector>(
+    conn: &mut PgConnection,
+    store: &EventStore,
+    shadow: &PgPool,
+    projector: &P,
+    schema: &str,
+    tables: &[&'static str],
+    options: &RebuildOptions,
+    checkpoint: Token,
+    counts: &mut Applied,
+) -> Result<Token, ProjectionError> {
+    let id = projector.id();
+    let mut tx = conn.begin().await?;
+    sqlx::query(sql::LOCK_TIMEOUT)
+        .bind(format!("{}ms", options.lock_timeout.as_millis()))
+        .execute(&mut *tx)
+        .await?;
+    // The fence first (as every live batch does), then the tables: a live batch in flight finishes, the
+    // next one waits, and no reader can see a half-swapped model.
+    sqlx::query(sql::LOCK_LIVE_CHECKPOINT)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let live = qualified_list("public", tables);
+    execute(&mut tx, sql::LOCK_LIVE.replace("{tables}", &live)).await?;
+    let before = counts.events;
+    let checkpoint = catch_up(
+        store,
+        shadow,
+        projector,
+        checkpoint,
+        options.batch_size.max(1),
+        counts,
+    )
+    .await?;
+    tracing::info!(
+        projector = id,
+        caught_up = counts.events - before,
+        %checkpoint,
+        "swapping the shadow read model in"
+    );
+    execute(&mut tx, sql::DROP_LIVE.replace("{tables}", &live)).await?;
+    for table in tables {
+        execute(&mut tx, ddl(sql::MOVE, schema, table)).await?;
+        execute(&mut tx, ddl(sql::REVOKE, schema, table)).await?;
+        execute(&mut tx, ddl(sql::GRANT, schema, table)).await?;
+    }
+    sqlx::query(sql::SET_LIVE_CHECKPOINT)
+        .bind(id)
+        .bind(checkpoint.tx_id.to_string())
+        .bind(checkpoint.position)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(sql::DELETE_LIVE_PARKED)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(AssertSqlSafe(ddl(sql::COPY_PARKED, schema, "")))
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    execute(&mut tx, ddl(sql::DROP_SCHEMA, schema, "")).await?;
+    tx.commit().await?;
+    Ok(checkpoint)
+}
+
+/// Rebuild `projector`'s read model from the start of the log into `shadow_<id>` and swap it in, while
+/// live runners keep running (they stand by for the swap and continue from the swapped checkpoint).
+/// `store` must be on an **owner** pool (it creates a schema and tables).
+pub async fn rebuild<P: Projector>(
+    store: &EventStore,
+    projector: &P,
+    options: &RebuildOptions,
+) -> Result<RebuildReport, ProjectionError> {
+    let started = Instant::now();
+    let id = projector.id();
+    let tables = tables_of(projector)?;
+    let schema = shadow_schema(id)?;
+    let owner = store.pool();
+    let owner_options = PgConnectOptions::clone(&owner.connect_options());
+
+    // Rebuilds of one projector queue (held until this connection closes).
+    let mut rebuild_lock = connect(&owner_options).await?;
+    sqlx::query(sql::LOCK)
+        .bind(lock_key(&format!("rebuild.{id}")))
+        .execute(&mut rebuild_lock)
+        .await?;
+
+    let mut setup = connect(&owner_options).await?;
+    create_shadow(&mut setup, &schema, &tables).await?;
+    setup.close().await?;
+
+    let search_path = format!("{schema},public");
+    let shadow = PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with(
+            owner_options
+                .clone()
+                .options([("search_path", search_path)]),
+        )
+        .await?;
+    let batch = options.batch_size.max(1);
+    let mut counts = Applied::default();
+    let mut checkpoint =
+        catch_up(store, &shadow, projector, Token::START, batch, &mut counts).await?;
+    // A second pass picks up what arrived during the first, so the swap has little left to apply.
+    checkpoint = catch_up(store, &shadow, projector, checkpoint, batch, &mut counts).await?;
+    let build = started.elapsed();
+    tracing::info!(projector = id, events = counts.events, %checkpoint, ?build, "shadow built");
+
+    let before = if options.digests {
+        Some(digest(owner, projector).await?)
+    } else {
+        None
+    };
+
+    let swap_started = Instant::now();
+    let mut election = connect(&owner_options).await?;
+    let election_lock_held: bool = sqlx::query_scalar(sql::TRY_LOCK)
+        .bind(lock_key(id))
+        .fetch_one(&mut election)
+        .await?;
+    sqlx::query(sql::ENSURE_LIVE_CHECKPOINT)
+        .bind(id)
+        .execute(&mut election)
+        .await?;
+    let in_build = counts.events;
+    let mut conn = connect(&owner_options).await?;
+    let mut attempts = 0u32;
+    let swapped = loop {
+        attempts += 1;
+        match swap(
+            &mut conn,
+            store,
+            &shadow,
+            projector,
+            &schema,
+            &tables,
+            options,
+            checkpoint,
+            &mut counts,
+        )
+        .await
+        {
+            Ok(token) => break token,
+            Err(error) if retryable(&error) && attempts < options.swap_attempts.max(1) => {
+                tracing::warn!(projector = id, %error, attempts, "swap could not lock; retrying");
+                // Whatever was caught up stays in the shadow; the next attempt starts from there.
+                checkpoint = crate::runtime::checkpoint(&shadow, id).await?;
+            }
+            Err(error) => {
+                shadow.close().await;
+                return Err(error);
+            }
+        }
+    };
+    shadow.close().await;
+    conn.close().await?;
+    // Closing the connections releases the election lock (if held) and the rebuild lock.
+    election.close().await?;
+    let swap_took = swap_started.elapsed();
+
+    let after = if options.digests {
+        Some(digest(owner, projector).await?)
+    } else {
+        None
+    };
+    rebuild_lock.close().await?;
+    Ok(RebuildReport {
+        projector: id,
+        shadow_schema: schema,
+        events: counts.events,
+        applied: counts.applied,
+        parked: counts.parked,
+        batches: counts.batches,
+        caught_up_in_swap: counts.events - in_build,
+        checkpoint: swapped,
+        election_lock_held,
+        swap_attempts: attempts,
+        build,
+        swap: swap_took,
+        total: started.elapsed(),
+        before,
+        after,
+    })
+}

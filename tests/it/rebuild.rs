@@ -1,0 +1,661 @@
+//! Rebuilding read models into a shadow table set and swapping them in with no downtime (#5): a rebuild
+//! from scratch equals the incrementally built model (digests), writes during a rebuild are not lost, and
+//! the service role and a live runner carry on after the swap. Fixtures go through the application layer.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::{RegisterVolunteerInput, Role, VolunteerInput};
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use domain::activity::{
+    ActivityCommand, ActivityDetails, ActivityKind, ActivityRecord, CorrectActivity, Participant,
+    RecordActivity, Recorder, VoidActivity,
+};
+use domain::campaign::{CampaignCommand, DefineCampaign, RuleSet};
+use domain::host_unit::{HostUnitCommand, HostUnitKind, RegisterHostUnit};
+use domain::identity::DocumentKind;
+use domain::ids::{
+    ActivityId, CampaignId, HostUnitId, RegionCode, Sealed, TeamId, Text, VolunteerId,
+};
+use domain::region::{DefineRegion, RecordResidentPopulation, RegionCommand, RegionLevel};
+use domain::summary::{
+    ApproveSummary, CountyYear, DraftSummary, SubmitForApproval, SubmitToCity, SummaryCommand,
+    SummarySections,
+};
+use domain::team::{RegisterTeam, TeamCommand, TeamLevel, TeamProfile};
+use domain::volunteer::{Attestation, JoinTeam, ReserveTier, VolunteerCommand};
+use eventstore::{EventStore, StoreConfig};
+use personal_data::PersonalRecord;
+use pg_harness::{Cluster, TestDb};
+use projections::rebuild::{Digest, RebuildOptions, digest, rebuild};
+use projections::{
+    A1_PER_100K, ComplianceProjector, CoverageProjector, FrequencyProjector, Projector, Runner,
+    RunnerConfig, SummaryBoardProjector, coverage,
+};
+use tokio::sync::watch;
+
+use crate::support::{TEST_HASH_KEY, TEST_MASTER_KEY, TestClock, ctx, head, resident_id, within};
+
+const DEADLINE: Duration = Duration::from_secs(30);
+
+fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().into()
+}
+
+fn text(s: &str) -> Text {
+    Text::parse("t", s, 1000).unwrap()
+}
+
+fn code(s: &str) -> RegionCode {
+    RegionCode::parse("region", s).unwrap()
+}
+
+fn person(name: &str) -> PersonalRecord {
+    PersonalRecord {
+        name: name.to_owned(),
+        id_number: None,
+        phone: Some("13800000000".into()),
+    }
+}
+
+fn config() -> RunnerConfig {
+    RunnerConfig {
+        batch_size: 7,
+        lease_retry: Duration::from_millis(20),
+        error_backoff: Duration::from_millis(20),
+        idle_check: Duration::from_secs(1),
+    }
+}
+
+fn options() -> RebuildOptions {
+    RebuildOptions {
+        batch_size: 11,
+        ..RebuildOptions::default()
+    }
+}
+
+fn cdc(region: &str) -> app::CommandContext {
+    if region.ends_with("00") {
+        ctx(Role::CityCdc, &[region], &[])
+    } else {
+        ctx(Role::CountyCdc, &[region], &[])
+    }
+}
+
+fn details(team: TeamId, on: NaiveDate, who: &[VolunteerId], reached: u32) -> ActivityDetails {
+    ActivityDetails {
+        team_id: team,
+        kind: ActivityKind::KnowledgePublicity,
+        key_day: None,
+        date: on,
+        start_time: None,
+        end_time: None,
+        place: text("社区卫生服务中心"),
+        grid: None,
+        participants: who
+            .iter()
+            .map(|v| Participant {
+                volunteer_id: *v,
+                minutes: 90,
+            })
+            .collect(),
+        people_reached: reached,
+        media_pieces: 1,
+        materials_distributed: 20,
+        record: ActivityRecord {
+            recorder: Recorder::TeamLeader,
+            content: text("结核病防治核心信息宣传"),
+            summary: text("宣传"),
+            attachments: vec![],
+        },
+    }
+}
+
+async fn record(
+    ledger: &app::Ledger,
+    region: &str,
+    team: TeamId,
+    on: NaiveDate,
+    who: &[VolunteerId],
+) -> ActivityId {
+    let id = ActivityId(uuid::Uuid::new_v4());
+    let record = ActivityCommand::Record(RecordActivity {
+        activity: id,
+        details: details(team, on, who, 50),
+    });
+    ledger.activity(&cdc(region), id, record).await.unwrap();
+    id
+}
+
+/// A campaign year built from commands, on a database whose owner the test also holds.
+struct Fixture {
+    db: TestDb,
+    ledger: app::Ledger,
+    clock: Arc<TestClock>,
+    campaign: CampaignId,
+    next_person: u32,
+}
+
+impl Fixture {
+    async fn new(counties: &[&str]) -> Self {
+        let db = Cluster::shared().unwrap().database().await.unwrap();
+        let pool = db.app_pool(10).await.unwrap();
+        let clock = TestClock::at(Utc.with_ymd_and_hms(2024, 6, 1, 2, 0, 0).unwrap());
+        let store = EventStore::with_clock(pool.clone(), StoreConfig::default(), clock.clone());
+        let master = personal_data::MasterKey::from_config_text(1, TEST_MASTER_KEY).unwrap();
+        let vault = person_vault::PersonVault::new(pool, Arc::new(master));
+        let hasher = personal_data::KeyedHasher::from_config_text(TEST_HASH_KEY).unwrap();
+        let campaign = CampaignId(uuid::Uuid::new_v4());
+        let ledger = app::Ledger::new(
+            store,
+            vault,
+            hasher,
+            clock.clone(),
+            app::LedgerConfig { campaign },
+        );
+        let f = Self {
+            db,
+            ledger,
+            clock,
+            campaign,
+            next_person: 0,
+        };
+        let mut regions = vec![
+            ("330000", RegionLevel::Province, None),
+            ("330600", RegionLevel::City, Some("330000")),
+        ];
+        regions.extend(
+            counties
+                .iter()
+                .map(|c| (*c, RegionLevel::County, Some("330600"))),
+        );
+        for (c, level, parent) in regions {
+            let define = RegionCommand::Define(DefineRegion {
+                code: code(c),
+                name: text(&format!("区划{c}")),
+                level,
+                parent: parent.map(code),
+                valid_from: date(2013, 10, 18),
+                valid_to: None,
+            });
+            f.ledger
+                .region(&ctx(Role::CityCdc, &["330000"], &[]), code(c), define)
+                .await
+                .unwrap();
+        }
+        f
+    }
+
+    fn store(&self) -> &EventStore {
+        self.ledger.store()
+    }
+
+    /// A store on the owner pool (what a rebuild needs).
+    async fn owner(&self) -> EventStore {
+        EventStore::new(self.db.owner_pool().await.unwrap(), StoreConfig::default())
+    }
+
+    async fn population(&self, region: &str, count: u64) {
+        let record = RegionCommand::RecordResidentPopulation(RecordResidentPopulation {
+            year: 2023,
+            count,
+            source: text("2023年统计公报"),
+            reason: None,
+        });
+        self.ledger
+            .region(&ctx(Role::CityCdc, &["330600"], &[]), code(region), record)
+            .await
+            .unwrap();
+    }
+
+    async fn define_campaign(&self) {
+        let define = CampaignCommand::Define(DefineCampaign {
+            campaign: self.campaign,
+            name: text("绍兴市“百千万”结核病防治志愿服务活动"),
+            city: code("330600"),
+            window_start: date(2023, 12, 1),
+            window_end: date(2025, 3, 31),
+            rules: RuleSet::baiqianwan(vec![]),
+        });
+        self.ledger
+            .campaign_command(&cdc("330600"), self.campaign, define)
+            .await
+            .unwrap();
+    }
+
+    async fn team(&self, region: &str) -> TeamId {
+        let host = HostUnitId(uuid::Uuid::new_v4());
+        let register_host = HostUnitCommand::Register(RegisterHostUnit {
+            host_unit: host,
+            kind: HostUnitKind::Cdc,
+            name: text(&format!("{region}疾病预防控制中心")),
+            region: code(region),
+        });
+        self.ledger
+            .host_unit(&cdc(region), host, register_host, None)
+            .await
+            .unwrap();
+        let team = TeamId(uuid::Uuid::new_v4());
+        let register = TeamCommand::Register(RegisterTeam {
+            team,
+            host_unit: host,
+            region: code(region),
+            level: TeamLevel::County,
+            profile: TeamProfile {
+                name: text(&format!("{region}结核病防治志愿服务队")),
+                national_platform_id: None,
+                leader: Sealed(String::new()),
+                on_call_contact: Sealed(String::new()),
+                party_member_team: false,
+                student_team: false,
+            },
+            registered_on: date(2024, 1, 10),
+        });
+        self.ledger
+            .team(
+                &cdc(region),
+                team,
+                register,
+                Some(&person("王队长")),
+                Some(&person("王队长")),
+            )
+            .await
+            .unwrap();
+        team
+    }
+
+    /// A new volunteer of `region`, member of `team` from 2024-01-20.
+    async fn member(&mut self, region: &str, team: TeamId) -> VolunteerId {
+        self.next_person += 1;
+        let id = VolunteerId(uuid::Uuid::new_v4());
+        let input = RegisterVolunteerInput {
+            volunteer: id,
+            document_kind: DocumentKind::ResidentIdCard,
+            document_number: resident_id("330602", "19900307", &format!("{:03}", self.next_person)),
+            declared_birth_date: None,
+            name: format!("志愿者{}", self.next_person),
+            phone: None,
+            home_region: code(region),
+            attestation: Attestation {
+                law_abiding: true,
+                capable: true,
+                understands_tb_core_messages: true,
+            },
+            skills: vec![],
+            reserve_tier: ReserveTier::None,
+            registered_on: date(2024, 1, 15),
+        };
+        self.ledger
+            .volunteer(&cdc(region), VolunteerInput::Register(input))
+            .await
+            .unwrap();
+        let join = VolunteerCommand::JoinTeam(JoinTeam {
+            team,
+            joined_on: date(2024, 1, 20),
+        });
+        self.ledger
+            .volunteer(
+                &cdc(region),
+                VolunteerInput::Other {
+                    volunteer: id,
+                    command: join,
+                },
+            )
+            .await
+            .unwrap();
+        id
+    }
+
+    async fn summary(&self, role: Role, region: &str, command: SummaryCommand) {
+        self.ledger
+            .summary(&ctx(role, &[region], &[]), command)
+            .await
+            .unwrap();
+    }
+
+    /// Drafted, approved and submitted to the city at `at_time`.
+    async fn submitted_summary(&self, county: &str, at_time: DateTime<Utc>) {
+        let key = CountyYear::new("summary", code(county), 2024).unwrap();
+        let sections = SummarySections {
+            team_buildup: text("建立志愿服务队伍12支，志愿者130人"),
+            support: text("经费5万元，工作计划已印发"),
+            activities: text("开展活动36次"),
+            effect: text("核心知识知晓率提升"),
+        };
+        let draft = SummaryCommand::Draft(DraftSummary {
+            summary: key,
+            sections,
+            typical_cases: vec![],
+        });
+        self.summary(Role::CountyCdc, county, draft).await;
+        let submit = SummaryCommand::SubmitForApproval(SubmitForApproval { summary: key });
+        self.summary(Role::CountyCdc, county, submit).await;
+        let approve = SummaryCommand::Approve(ApproveSummary { summary: key });
+        self.summary(Role::HealthBureauApprover, county, approve)
+            .await;
+        self.clock.set(at_time);
+        let to_city = SummaryCommand::SubmitToCity(SubmitToCity { summary: key });
+        self.summary(Role::CountyCdc, county, to_city).await;
+    }
+
+    /// Two counties, populations, teams, volunteers (one in two teams), activities with a correction and
+    /// a void, and a submitted annual summary.
+    async fn year() -> Self {
+        let mut f = Self::new(&["330602", "330603"]).await;
+        f.define_campaign().await;
+        f.population("330602", 464_000).await;
+        f.population("330603", 1_000).await;
+        let t1 = f.team("330602").await;
+        let t2 = f.team("330602").await;
+        let t3 = f.team("330603").await;
+        let a = f.member("330602", t1).await;
+        let b = f.member("330602", t1).await;
+        let c = f.member("330603", t3).await;
+        // a is in two teams.
+        let join = VolunteerCommand::JoinTeam(JoinTeam {
+            team: t2,
+            joined_on: date(2024, 2, 1),
+        });
+        f.ledger
+            .volunteer(
+                &cdc("330602"),
+                VolunteerInput::Other {
+                    volunteer: a,
+                    command: join,
+                },
+            )
+            .await
+            .unwrap();
+        record(&f.ledger, "330602", t1, date(2024, 3, 24), &[a, b]).await;
+        let corrected = record(&f.ledger, "330602", t2, date(2024, 4, 2), &[a]).await;
+        let voided = record(&f.ledger, "330603", t3, date(2024, 5, 12), &[c]).await;
+        record(&f.ledger, "330603", t3, date(2024, 5, 13), &[c]).await;
+        let correct = ActivityCommand::Correct(CorrectActivity {
+            details: details(t2, date(2024, 4, 3), &[a], 80),
+            reason: text("更正参与人数和覆盖人数"),
+        });
+        f.ledger
+            .activity(&cdc("330602"), corrected, correct)
+            .await
+            .unwrap();
+        let void = ActivityCommand::Void(VoidActivity {
+            reason: text("重复登记"),
+        });
+        f.ledger
+            .activity(&cdc("330603"), voided, void)
+            .await
+            .unwrap();
+        f.submitted_summary("330602", at("2025-01-05T23:59:00+08:00"))
+            .await;
+        f
+    }
+
+    /// Run `projector` incrementally (small batches) up to the head of the log.
+    async fn project<P: Projector>(&self, projector: P) {
+        let r = Runner::new(self.store().clone(), Arc::new(projector), config());
+        let target = head(self.store()).await;
+        let p = within(DEADLINE, "projector catching up", r.run_until(target))
+            .await
+            .unwrap();
+        assert_eq!(p.checkpoint, target);
+        assert_eq!(p.parked_events, 0, "{} parked events", r.id());
+    }
+
+    async fn index_names(&self) -> Vec<(String, String)> {
+        sqlx::query_as(
+            "SELECT tablename::text, indexname::text FROM pg_indexes WHERE schemaname = 'public' \
+             ORDER BY 1, 2",
+        )
+        .fetch_all(self.store().pool())
+        .await
+        .unwrap()
+    }
+
+    async fn foreign_keys(&self) -> Vec<(String, String)> {
+        sqlx::query_as(
+            "SELECT conrelid::regclass::text, pg_get_constraintdef(oid) FROM pg_constraint \
+             WHERE contype = 'f' AND connamespace = 'public'::regnamespace ORDER BY 1, 2",
+        )
+        .fetch_all(self.store().pool())
+        .await
+        .unwrap()
+    }
+}
+
+async fn rebuilt_equals_incremental<P: Projector + Copy>(f: &Fixture, owner: &EventStore, p: P) {
+    f.project(p).await;
+    let incremental = digest(f.store().pool(), &p).await.unwrap();
+    assert!(
+        incremental.tables.iter().any(|t| t.rows > 0),
+        "{}: the fixture must fill the read model: {incremental}",
+        p.id()
+    );
+    let report = within(DEADLINE, "rebuild", rebuild(owner, &p, &options()))
+        .await
+        .unwrap();
+    assert_eq!(report.checkpoint, head(f.store()).await, "{report}");
+    assert!(report.election_lock_held, "no runner was leading: {report}");
+    assert_eq!(report.before.as_ref(), Some(&incremental), "{report}");
+    assert_eq!(report.after.as_ref(), Some(&incremental), "{report}");
+    let rebuilt = digest(f.store().pool(), &p).await.unwrap();
+    assert_eq!(rebuilt, incremental, "{}", p.id());
+    assert_eq!(
+        projections::parked_count(f.store().pool(), p.id())
+            .await
+            .unwrap(),
+        0
+    );
+}
+
+#[tokio::test]
+async fn rebuild_from_scratch_is_byte_identical_to_the_incremental_read_model() {
+    let f = Fixture::year().await;
+    let owner = f.owner().await;
+    let indexes = f.index_names().await;
+    let fks = f.foreign_keys().await;
+    rebuilt_equals_incremental(&f, &owner, CoverageProjector).await;
+    rebuilt_equals_incremental(&f, &owner, ComplianceProjector).await;
+    rebuilt_equals_incremental(&f, &owner, FrequencyProjector).await;
+    rebuilt_equals_incremental(&f, &owner, SummaryBoardProjector).await;
+    assert_eq!(
+        f.index_names().await,
+        indexes,
+        "swapped tables keep the migrations' index names"
+    );
+    assert_eq!(
+        f.foreign_keys().await,
+        fks,
+        "swapped tables keep their foreign keys"
+    );
+    let shadows: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'shadow\\_%'")
+            .fetch_one(f.store().pool())
+            .await
+            .unwrap();
+    assert_eq!(shadows, 0, "shadow schemas are dropped after the swap");
+}
+
+/// A live runner of `P` until the returned sender is told to stop.
+fn live<P: Projector>(
+    store: &EventStore,
+    projector: P,
+) -> (
+    Arc<Runner<P>>,
+    watch::Sender<bool>,
+    tokio::task::JoinHandle<()>,
+) {
+    let runner = Arc::new(Runner::new(store.clone(), Arc::new(projector), config()));
+    let (stop, mut rx) = watch::channel(false);
+    let r = runner.clone();
+    let task = tokio::spawn(async move {
+        r.run(async move {
+            let _ = rx.wait_for(|s| *s).await;
+        })
+        .await
+        .unwrap();
+    });
+    (runner, stop, task)
+}
+
+async fn coverage_digest(f: &Fixture) -> Digest {
+    digest(f.store().pool(), &CoverageProjector).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_rebuild_while_writes_continue_loses_nothing() {
+    let mut f = Fixture::year().await;
+    let team = f.team("330602").await;
+    let v = f.member("330602", team).await;
+    let owner = f.owner().await;
+    let (runner, stop, task) = live(f.store(), CoverageProjector);
+    within(
+        DEADLINE,
+        "live runner catching up",
+        runner.wait_for(head(f.store()).await, DEADLINE),
+    )
+    .await
+    .unwrap();
+
+    // A writer records activities until told to stop; `written` counts them.
+    let (written_tx, mut written) = watch::channel(0u32);
+    let (halt, mut halted) = watch::channel(false);
+    let ledger = f.ledger.clone();
+    let writer = tokio::spawn(async move {
+        let mut n = 0u32;
+        while !*halted.borrow_and_update() {
+            record(&ledger, "330602", team, date(2024, 6, 1), &[v]).await;
+            n += 1;
+            written_tx.send_replace(n);
+        }
+        n
+    });
+    within(DEADLINE, "first writes", written.wait_for(|n| *n >= 2))
+        .await
+        .unwrap();
+    let report = within(
+        DEADLINE,
+        "rebuild",
+        rebuild(&owner, &CoverageProjector, &options()),
+    )
+    .await
+    .unwrap();
+    let at_swap = *written.borrow();
+    // The runner continues after the swap: more writes, then it reaches the head.
+    within(
+        DEADLINE,
+        "writes after the swap",
+        written.wait_for(|n| *n >= at_swap + 3),
+    )
+    .await
+    .unwrap();
+    halt.send_replace(true);
+    let total = within(DEADLINE, "writer stopping", writer).await.unwrap();
+    let end = head(f.store()).await;
+    let progress = within(
+        DEADLINE,
+        "live runner after the swap",
+        runner.wait_for(end, DEADLINE),
+    )
+    .await
+    .unwrap();
+    assert!(
+        progress.checkpoint >= end && report.checkpoint <= end,
+        "{report}"
+    );
+    assert_eq!(progress.parked_events, 0);
+
+    // Independent count: every activity written during the test is in the live model exactly once.
+    let participations: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM coverage_participations WHERE team_id = $1")
+            .bind(team.0)
+            .fetch_one(f.store().pool())
+            .await
+            .unwrap();
+    assert_eq!(participations, i64::from(total), "{report}");
+
+    // And the whole model equals a second rebuild from scratch (no runner applies during it: stopped).
+    let live_digest = coverage_digest(&f).await;
+    stop.send_replace(true);
+    within(DEADLINE, "runner stopping", task).await.unwrap();
+    let again = within(
+        DEADLINE,
+        "second rebuild",
+        rebuild(&owner, &CoverageProjector, &options()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(again.checkpoint, end);
+    assert_eq!(coverage_digest(&f).await, live_digest, "{again}");
+}
+
+#[tokio::test]
+async fn the_service_role_can_still_read_and_the_runner_continues_after_a_swap() {
+    let mut f = Fixture::year().await;
+    let owner = f.owner().await;
+    let (runner, stop, task) = live(f.store(), CoverageProjector);
+    within(
+        DEADLINE,
+        "live runner catching up",
+        runner.wait_for(head(f.store()).await, DEADLINE),
+    )
+    .await
+    .unwrap();
+    let on = date(2024, 12, 31);
+    let before = coverage(f.store().pool(), code("330602"), on, A1_PER_100K)
+        .await
+        .unwrap();
+    assert_eq!(before.registered_volunteers, 2);
+
+    let report = within(
+        DEADLINE,
+        "rebuild",
+        rebuild(&owner, &CoverageProjector, &options()),
+    )
+    .await
+    .unwrap();
+    assert!(
+        !report.election_lock_held,
+        "a live runner leads, so the rebuild relies on the fence: {report}"
+    );
+
+    // The service role keeps its grants on every swapped table.
+    for table in CoverageProjector.tables() {
+        let granted: bool = sqlx::query_scalar(
+            "SELECT has_table_privilege('ledger_service', ('public.' || $1)::regclass, \
+             'SELECT, INSERT, UPDATE, DELETE')",
+        )
+        .bind(*table)
+        .fetch_one(f.store().pool())
+        .await
+        .unwrap();
+        assert!(granted, "ledger_service lost its grants on {table}");
+    }
+    let after = coverage(f.store().pool(), code("330602"), on, A1_PER_100K)
+        .await
+        .unwrap();
+    assert_eq!(after.registered_volunteers, before.registered_volunteers);
+    assert_eq!(after.active_volunteers, before.active_volunteers);
+
+    // The live runner continues on the swapped tables.
+    let team = f.team("330602").await;
+    f.member("330602", team).await;
+    let end = head(f.store()).await;
+    within(
+        DEADLINE,
+        "live runner after the swap",
+        runner.wait_for(end, DEADLINE),
+    )
+    .await
+    .unwrap();
+    let now = coverage(f.store().pool(), code("330602"), on, A1_PER_100K)
+        .await
+        .unwrap();
+    assert_eq!(now.registered_volunteers, before.registered_volunteers + 1);
+    assert_eq!(now.as_of, end);
+    stop.send_replace(true);
+    within(DEADLINE, "runner stopping", task).await.unwrap();
+}

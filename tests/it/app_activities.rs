@@ -358,7 +358,10 @@ async fn a_retried_record_returns_the_first_outcome_even_after_the_activity_chan
     assert!(!first.replayed);
     let retried = y.t.ledger.activity(&first_ctx, id, cmd()).await.unwrap();
     assert!(retried.replayed);
-    assert_eq!((retried.token, retried.version), (first.token, first.version));
+    assert_eq!(
+        (retried.token, retried.version),
+        (first.token, first.version)
+    );
 
     let void = ActivityCommand::Void(VoidActivity {
         reason: text("重复录入"),

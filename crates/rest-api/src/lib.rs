@@ -112,7 +112,7 @@ impl Modify for Security {
         (name = "medicine-boxes", description = "Shared medicine boxes: donations and dispensings (B8, B9)"),
         (name = "needs", description = "Community needs taken by teams (B10)"),
         (name = "events", description = "The event log: one stream, or the whole log by cursor"),
-        (name = "reports", description = "Read models (A1/A2 coverage) with read-your-writes"),
+        (name = "reports", description = "Read models with read-your-writes: coverage (A1/A2), compliance (A3–A6), activity frequency (A13/A17), summary board (A16)"),
     )
 )]
 struct ApiDoc;

@@ -240,3 +240,33 @@ async fn a14_a_summary_for_a_year_outside_the_campaign_window_is_refused() {
     assert_eq!(err.rule.as_deref(), Some("A14"), "{err:?}");
     assert_eq!(count_events(t.ledger.store()).await, before);
 }
+
+/// A16 with retries: a submission retried after the summary moved on (accepted, so the command itself
+/// would now be refused) answers the first outcome and writes nothing; the same step under a new key is
+/// refused.
+#[tokio::test]
+async fn a16_a_retried_submission_returns_the_first_outcome_even_after_the_summary_moved_on() {
+    let t = with_campaign().await;
+    approved(&t, "330602", 2024).await;
+    let k = key("330602", 2024);
+    let submit = ctx(Role::CountyCdc, &["330602"], &[]);
+    let cmd = || SummaryCommand::SubmitToCity(SubmitToCity { summary: k });
+    let first = t.ledger.summary(&submit, cmd()).await.unwrap();
+    assert!(!first.replayed);
+    let city = ctx(Role::CityCdc, &["330600"], &[]);
+    t.ledger
+        .summary(&city, SummaryCommand::Accept(AcceptSummary { summary: k }))
+        .await
+        .unwrap();
+    let before = count_events(t.ledger.store()).await;
+    let retried = t.ledger.summary(&submit, cmd()).await.unwrap();
+    assert!(retried.replayed);
+    assert_eq!(
+        (retried.token, retried.version),
+        (first.token, first.version)
+    );
+    let again = ctx(Role::CountyCdc, &["330602"], &[]);
+    let err = t.ledger.summary(&again, cmd()).await.unwrap_err();
+    assert_ne!(err.code, ErrorCode::Internal, "{err:?}");
+    assert_eq!(count_events(t.ledger.store()).await, before);
+}

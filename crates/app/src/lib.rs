@@ -1,9 +1,10 @@
 //! # app — the application layer
 //!
 //! Policy of this crate:
-//! - Every command goes through one pipeline ([`pipeline`]): idempotency check → load the aggregate and
+//! - Every command goes through one pipeline ([`pipeline`]): load the aggregate and
 //!   the facts it needs from other streams → authorise against the one policy table ([`policy`]) →
-//!   decide (pure domain) → one atomic append. A rejected command writes nothing.
+//!   decide (pure domain) → one atomic append that also records the idempotency key; a retry gets the
+//!   first answer. A rejected command writes nothing.
 //! - Personal data is sealed with the person's data key here, before the domain sees the command; the
 //!   domain and the log only ever hold ciphertext. Erasure destroys the key.
 //! - One transport-neutral error ([`error::AppError`] with [`error::ErrorCode`]); adapters map it once.

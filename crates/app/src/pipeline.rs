@@ -1,9 +1,12 @@
 //! The command pipeline shared by every handler:
-//! idempotency check → load → authorise → decide → encode → append.
+//! load → authorise → decide → encode → append (with its idempotency row).
 //!
 //! Policy:
-//! - A retried command (same principal and idempotency key, same fingerprint) is answered from the log
-//!   before anything is loaded or decided, so its rules are not re-run against a state it changed.
+//! - A retried command (same principal and idempotency key, same fingerprint) gets the first answer and
+//!   writes nothing. When its decision still succeeds, the append's own idempotency row answers it; when
+//!   it now fails (the state it changed refuses it), `Ledger::or_replayed` finds the stored outcome.
+//!   So the happy path costs no extra look-up. Handlers with side effects before the append (creating a
+//!   person's data key: volunteers, team and host-unit contacts) look the key up first instead.
 //! - Nothing is written unless every check passed: authorisation and decisions happen before the one
 //!   append statement, and the append itself is atomic.
 //! - Metadata records the actor, role, the subject's region and team, the command and correlation ids;

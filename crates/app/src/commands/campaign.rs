@@ -29,48 +29,52 @@ impl Ledger {
             CampaignCommand::AmendRules(_) => CommandKind::AmendCampaignRules,
         };
         let fingerprint = self.fingerprint(kind, &(campaign, &command));
-        if let Some(done) = self.replayed(ctx, fingerprint).await? {
-            return Ok(done);
-        }
-        let loaded = self.load::<Campaign>(&campaign.to_string()).await?;
-        let (city, rules, occurred_at) = match &command {
-            CampaignCommand::Define(c) => {
-                if c.campaign != campaign {
-                    return Err(AppError::invalid(
-                        "campaign",
-                        format!(
-                            "the command defines {} but is addressed to {campaign}",
-                            c.campaign
-                        ),
-                    ));
+        let result: Result<CommandOutcome, AppError> = async {
+            let loaded = self.load::<Campaign>(&campaign.to_string()).await?;
+            let (city, rules, occurred_at) = match &command {
+                CampaignCommand::Define(c) => {
+                    if c.campaign != campaign {
+                        return Err(AppError::invalid(
+                            "campaign",
+                            format!(
+                                "the command defines {} but is addressed to {campaign}",
+                                c.campaign
+                            ),
+                        ));
+                    }
+                    (c.city, &c.rules, shanghai_start_of_day(c.window_start))
                 }
-                (c.city, &c.rules, shanghai_start_of_day(c.window_start))
-            }
-            CampaignCommand::AmendRules(c) => {
-                let city = loaded.state.city().ok_or_else(|| {
-                    AppError::not_found("campaign", format!("campaign {campaign} is not defined"))
-                })?;
-                (city, &c.rules, shanghai_start_of_day(c.effective_from))
-            }
-        };
-        let facts = self.campaign_facts(rules).await?;
-        self.commit(
-            ctx,
-            Prepared {
-                kind,
-                loaded,
-                subject: Subject {
-                    region: city,
-                    team: None,
+                CampaignCommand::AmendRules(c) => {
+                    let city = loaded.state.city().ok_or_else(|| {
+                        AppError::not_found(
+                            "campaign",
+                            format!("campaign {campaign} is not defined"),
+                        )
+                    })?;
+                    (city, &c.rules, shanghai_start_of_day(c.effective_from))
+                }
+            };
+            let facts = self.campaign_facts(rules).await?;
+            self.commit(
+                ctx,
+                Prepared {
+                    kind,
+                    loaded,
+                    subject: Subject {
+                        region: city,
+                        team: None,
+                    },
+                    command: &command,
+                    facts: &facts,
+                    fingerprint,
+                    claims: vec![],
+                    occurred_at,
                 },
-                command: &command,
-                facts: &facts,
-                fingerprint,
-                claims: vec![],
-                occurred_at,
-            },
-        )
-        .await
+            )
+            .await
+        }
+        .await;
+        self.or_replayed(ctx, fingerprint, result).await
     }
 
     /// A3: the kind of every registered host unit the rule set names as a relevant department.

@@ -25,54 +25,55 @@ impl Ledger {
     ) -> Result<CommandOutcome, AppError> {
         let kind = CommandKind::IssueCertificate;
         let fingerprint = self.fingerprint(kind, &command);
-        if let Some(done) = self.replayed(ctx, fingerprint).await? {
-            return Ok(done);
-        }
-        let team = self.load::<Team>(&command.issuing_team.to_string()).await?;
-        let Some(region) = team.state.region() else {
-            return Err(AppError::not_found(
-                "issuing_team",
-                format!("team {} is not registered", command.issuing_team),
-            ));
-        };
-        let number = command.number.as_str().to_owned();
-        let number_in_use = self
-            .store()
-            .claim_holder(CERTIFICATE_NUMBER_CLAIM, &number)
-            .await?
-            .is_some();
-        let ids: Vec<String> = command.activities.iter().map(ToString::to_string).collect();
-        let mut activities = BTreeMap::new();
-        for a in self.load_many::<Activity>(&ids).await? {
-            if let Some(id) = a.state.id() {
-                activities.insert(id, a.state);
+        let result: Result<CommandOutcome, AppError> = async {
+            let team = self.load::<Team>(&command.issuing_team.to_string()).await?;
+            let Some(region) = team.state.region() else {
+                return Err(AppError::not_found(
+                    "issuing_team",
+                    format!("team {} is not registered", command.issuing_team),
+                ));
+            };
+            let number = command.number.as_str().to_owned();
+            let number_in_use = self
+                .store()
+                .claim_holder(CERTIFICATE_NUMBER_CLAIM, &number)
+                .await?
+                .is_some();
+            let ids: Vec<String> = command.activities.iter().map(ToString::to_string).collect();
+            let mut activities = BTreeMap::new();
+            for a in self.load_many::<Activity>(&ids).await? {
+                if let Some(id) = a.state.id() {
+                    activities.insert(id, a.state);
+                }
             }
+            let loaded = self
+                .load::<Certificate>(&command.certificate.to_string())
+                .await?;
+            self.commit(
+                ctx,
+                Prepared {
+                    kind,
+                    loaded,
+                    subject: Subject {
+                        region,
+                        team: Some(command.issuing_team),
+                    },
+                    command: &command,
+                    facts: &CertificateFacts {
+                        number_in_use,
+                        activities,
+                    },
+                    fingerprint,
+                    claims: vec![eventstore::Claim {
+                        scope: CERTIFICATE_NUMBER_CLAIM.into(),
+                        key: number,
+                    }],
+                    occurred_at: shanghai_start_of_day(command.issued_on),
+                },
+            )
+            .await
         }
-        let loaded = self
-            .load::<Certificate>(&command.certificate.to_string())
-            .await?;
-        self.commit(
-            ctx,
-            Prepared {
-                kind,
-                loaded,
-                subject: Subject {
-                    region,
-                    team: Some(command.issuing_team),
-                },
-                command: &command,
-                facts: &CertificateFacts {
-                    number_in_use,
-                    activities,
-                },
-                fingerprint,
-                claims: vec![eventstore::Claim {
-                    scope: CERTIFICATE_NUMBER_CLAIM.into(),
-                    key: number,
-                }],
-                occurred_at: shanghai_start_of_day(command.issued_on),
-            },
-        )
-        .await
+        .await;
+        self.or_replayed(ctx, fingerprint, result).await
     }
 }

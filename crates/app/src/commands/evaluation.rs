@@ -22,30 +22,31 @@ impl Ledger {
             EvaluationCommand::Record(_) => CommandKind::RecordEvaluation,
         };
         let fingerprint = self.fingerprint(kind, &command);
-        if let Some(done) = self.replayed(ctx, fingerprint).await? {
-            return Ok(done);
-        }
-        let key = command.evaluation();
-        let facts = EvaluationFacts {
-            year_in_window: self.campaign().await?.year_in_window(key.year()).is_some(),
-        };
-        let loaded = self.load::<Evaluation>(&key.id()).await?;
-        self.commit(
-            ctx,
-            Prepared {
-                kind,
-                loaded,
-                subject: Subject {
-                    region: key.county(),
-                    team: None,
+        let result: Result<CommandOutcome, AppError> = async {
+            let key = command.evaluation();
+            let facts = EvaluationFacts {
+                year_in_window: self.campaign().await?.year_in_window(key.year()).is_some(),
+            };
+            let loaded = self.load::<Evaluation>(&key.id()).await?;
+            self.commit(
+                ctx,
+                Prepared {
+                    kind,
+                    loaded,
+                    subject: Subject {
+                        region: key.county(),
+                        team: None,
+                    },
+                    command: &command,
+                    facts: &facts,
+                    fingerprint,
+                    claims: vec![],
+                    occurred_at: None,
                 },
-                command: &command,
-                facts: &facts,
-                fingerprint,
-                claims: vec![],
-                occurred_at: None,
-            },
-        )
-        .await
+            )
+            .await
+        }
+        .await;
+        self.or_replayed(ctx, fingerprint, result).await
     }
 }

@@ -44,35 +44,35 @@ impl Ledger {
             DispatchCommand::Close(_) => CommandKind::CloseDispatch,
         };
         let fingerprint = self.fingerprint(kind, &command);
-        if let Some(done) = self.replayed(ctx, fingerprint).await? {
-            return Ok(done);
+        let result: Result<CommandOutcome, AppError> = async {
+            let id = command.dispatch();
+            let loaded = self.load::<Dispatch>(&id.to_string()).await?;
+            let (region, facts, at) = match &command {
+                DispatchCommand::Issue(c) => (c.region, self.dispatch_facts(c).await?, c.at),
+                DispatchCommand::Close(c) => {
+                    let issued = loaded.state.issued().ok_or_else(|| {
+                        AppError::not_found("dispatch", format!("no dispatch {id}"))
+                    })?;
+                    (issued.region, DispatchFacts::default(), c.at)
+                }
+            };
+            self.commit(
+                ctx,
+                Prepared {
+                    kind,
+                    loaded,
+                    subject: Subject { region, team: None },
+                    command: &command,
+                    facts: &facts,
+                    fingerprint,
+                    claims: vec![],
+                    occurred_at: Some(at),
+                },
+            )
+            .await
         }
-        let id = command.dispatch();
-        let loaded = self.load::<Dispatch>(&id.to_string()).await?;
-        let (region, facts, at) = match &command {
-            DispatchCommand::Issue(c) => (c.region, self.dispatch_facts(c).await?, c.at),
-            DispatchCommand::Close(c) => {
-                let issued = loaded
-                    .state
-                    .issued()
-                    .ok_or_else(|| AppError::not_found("dispatch", format!("no dispatch {id}")))?;
-                (issued.region, DispatchFacts::default(), c.at)
-            }
-        };
-        self.commit(
-            ctx,
-            Prepared {
-                kind,
-                loaded,
-                subject: Subject { region, team: None },
-                command: &command,
-                facts: &facts,
-                fingerprint,
-                claims: vec![],
-                occurred_at: Some(at),
-            },
-        )
-        .await
+        .await;
+        self.or_replayed(ctx, fingerprint, result).await
     }
 
     /// B3/B4/B7 facts of the listed teams and volunteers on the dispatch date (absent: not registered).
@@ -124,47 +124,48 @@ impl Ledger {
             DeploymentCommand::End(_) => CommandKind::EndDeployment,
         };
         let fingerprint = self.fingerprint(kind, &command);
-        if let Some(done) = self.replayed(ctx, fingerprint).await? {
-            return Ok(done);
+        let result: Result<CommandOutcome, AppError> = async {
+            let id = command.deployment();
+            let loaded = self.load::<Deployment>(&id.to_string()).await?;
+            let (region, facts, on) = match &command {
+                DeploymentCommand::Deploy(c) => {
+                    let v = self
+                        .load::<Volunteer>(&c.volunteer.to_string())
+                        .await?
+                        .state;
+                    (
+                        c.region,
+                        DeploymentFacts {
+                            volunteer_exists: v.is_registered(),
+                            volunteer_erased: v.is_erased(),
+                        },
+                        c.from,
+                    )
+                }
+                DeploymentCommand::End(c) => {
+                    let deployed = loaded.state.deployed().ok_or_else(|| {
+                        AppError::not_found("deployment", format!("no deployment {id}"))
+                    })?;
+                    (deployed.region, DeploymentFacts::default(), c.on)
+                }
+            };
+            self.commit(
+                ctx,
+                Prepared {
+                    kind,
+                    loaded,
+                    subject: Subject { region, team: None },
+                    command: &command,
+                    facts: &facts,
+                    fingerprint,
+                    claims: vec![],
+                    occurred_at: shanghai_start_of_day(on),
+                },
+            )
+            .await
         }
-        let id = command.deployment();
-        let loaded = self.load::<Deployment>(&id.to_string()).await?;
-        let (region, facts, on) = match &command {
-            DeploymentCommand::Deploy(c) => {
-                let v = self
-                    .load::<Volunteer>(&c.volunteer.to_string())
-                    .await?
-                    .state;
-                (
-                    c.region,
-                    DeploymentFacts {
-                        volunteer_exists: v.is_registered(),
-                        volunteer_erased: v.is_erased(),
-                    },
-                    c.from,
-                )
-            }
-            DeploymentCommand::End(c) => {
-                let deployed = loaded.state.deployed().ok_or_else(|| {
-                    AppError::not_found("deployment", format!("no deployment {id}"))
-                })?;
-                (deployed.region, DeploymentFacts::default(), c.on)
-            }
-        };
-        self.commit(
-            ctx,
-            Prepared {
-                kind,
-                loaded,
-                subject: Subject { region, team: None },
-                command: &command,
-                facts: &facts,
-                fingerprint,
-                claims: vec![],
-                occurred_at: shanghai_start_of_day(on),
-            },
-        )
-        .await
+        .await;
+        self.or_replayed(ctx, fingerprint, result).await
     }
 
     /// Register a shared medicine box, record a donation or a dispensing.
@@ -179,37 +180,37 @@ impl Ledger {
             MedicineBoxCommand::Dispensing(_) => CommandKind::RecordDispensing,
         };
         let fingerprint = self.fingerprint(kind, &command);
-        if let Some(done) = self.replayed(ctx, fingerprint).await? {
-            return Ok(done);
+        let result: Result<CommandOutcome, AppError> = async {
+            let id = command.medbox();
+            let loaded = self.load::<MedicineBox>(&id.to_string()).await?;
+            let registered_region =
+                || {
+                    loaded.state.registered().map(|r| r.region).ok_or_else(|| {
+                        AppError::not_found("medbox", format!("no medicine box {id}"))
+                    })
+                };
+            let (region, on) = match &command {
+                MedicineBoxCommand::Register(c) => (c.region, None),
+                MedicineBoxCommand::Donation(c) => (registered_region()?, Some(c.on)),
+                MedicineBoxCommand::Dispensing(c) => (registered_region()?, Some(c.on)),
+            };
+            self.commit(
+                ctx,
+                Prepared {
+                    kind,
+                    loaded,
+                    subject: Subject { region, team: None },
+                    command: &command,
+                    facts: &(),
+                    fingerprint,
+                    claims: vec![],
+                    occurred_at: on.and_then(shanghai_start_of_day),
+                },
+            )
+            .await
         }
-        let id = command.medbox();
-        let loaded = self.load::<MedicineBox>(&id.to_string()).await?;
-        let registered_region = || {
-            loaded
-                .state
-                .registered()
-                .map(|r| r.region)
-                .ok_or_else(|| AppError::not_found("medbox", format!("no medicine box {id}")))
-        };
-        let (region, on) = match &command {
-            MedicineBoxCommand::Register(c) => (c.region, None),
-            MedicineBoxCommand::Donation(c) => (registered_region()?, Some(c.on)),
-            MedicineBoxCommand::Dispensing(c) => (registered_region()?, Some(c.on)),
-        };
-        self.commit(
-            ctx,
-            Prepared {
-                kind,
-                loaded,
-                subject: Subject { region, team: None },
-                command: &command,
-                facts: &(),
-                fingerprint,
-                claims: vec![],
-                occurred_at: on.and_then(shanghai_start_of_day),
-            },
-        )
-        .await
+        .await;
+        self.or_replayed(ctx, fingerprint, result).await
     }
 
     /// Post, verify, reject, take or fulfil a community need.
@@ -226,49 +227,49 @@ impl Ledger {
             NeedCommand::Fulfil(_) => CommandKind::FulfilNeed,
         };
         let fingerprint = self.fingerprint(kind, &command);
-        if let Some(done) = self.replayed(ctx, fingerprint).await? {
-            return Ok(done);
-        }
-        let id = command.need();
-        let loaded = self.load::<Need>(&id.to_string()).await?;
-        let region =
-            match &command {
+        let result: Result<CommandOutcome, AppError> = async {
+            let id = command.need();
+            let loaded = self.load::<Need>(&id.to_string()).await?;
+            let region = match &command {
                 NeedCommand::Post(c) => c.region,
                 _ => loaded.state.posted().map(|p| p.region).ok_or_else(|| {
                     AppError::not_found("need", format!("no need {id} was posted"))
                 })?,
             };
-        let (team, facts) = match &command {
-            NeedCommand::Take(c) => {
-                let t = self.load::<Team>(&c.team.to_string()).await?.state;
-                let today = shanghai_date(self.now());
-                (
-                    Some(c.team),
-                    NeedFacts {
-                        team_exists: t.is_registered(),
-                        team_active: t.is_active_on(today),
-                    },
-                )
-            }
-            NeedCommand::Fulfil(c) => (Some(c.team), NeedFacts::default()),
-            NeedCommand::Post(_) | NeedCommand::Verify(_) | NeedCommand::Reject(_) => {
-                (None, NeedFacts::default())
-            }
-        };
-        self.commit(
-            ctx,
-            Prepared {
-                kind,
-                loaded,
-                subject: Subject { region, team },
-                command: &command,
-                facts: &facts,
-                fingerprint,
-                claims: vec![],
-                occurred_at: None,
-            },
-        )
-        .await
+            let (team, facts) = match &command {
+                NeedCommand::Take(c) => {
+                    let t = self.load::<Team>(&c.team.to_string()).await?.state;
+                    let today = shanghai_date(self.now());
+                    (
+                        Some(c.team),
+                        NeedFacts {
+                            team_exists: t.is_registered(),
+                            team_active: t.is_active_on(today),
+                        },
+                    )
+                }
+                NeedCommand::Fulfil(c) => (Some(c.team), NeedFacts::default()),
+                NeedCommand::Post(_) | NeedCommand::Verify(_) | NeedCommand::Reject(_) => {
+                    (None, NeedFacts::default())
+                }
+            };
+            self.commit(
+                ctx,
+                Prepared {
+                    kind,
+                    loaded,
+                    subject: Subject { region, team },
+                    command: &command,
+                    facts: &facts,
+                    fingerprint,
+                    claims: vec![],
+                    occurred_at: None,
+                },
+            )
+            .await
+        }
+        .await;
+        self.or_replayed(ctx, fingerprint, result).await
     }
 }
 

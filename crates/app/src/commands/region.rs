@@ -30,52 +30,54 @@ impl Ledger {
             RegionCommand::RecordResidentPopulation(_) => CommandKind::RecordResidentPopulation,
         };
         let fingerprint = self.fingerprint(kind, &(code, &command));
-        if let Some(done) = self.replayed(ctx, fingerprint).await? {
-            return Ok(done);
-        }
-        let mut facts = RegionFacts::default();
-        let occurred_at = match &command {
-            RegionCommand::Define(c) => {
-                if c.code != code {
-                    return Err(AppError::invalid(
-                        "code",
-                        format!("the command defines {} but is addressed to {code}", c.code),
-                    ));
+        let result: Result<CommandOutcome, AppError> = async {
+            let mut facts = RegionFacts::default();
+            let occurred_at = match &command {
+                RegionCommand::Define(c) => {
+                    if c.code != code {
+                        return Err(AppError::invalid(
+                            "code",
+                            format!("the command defines {} but is addressed to {code}", c.code),
+                        ));
+                    }
+                    if let Some(parent) = c.parent {
+                        facts.parent_level =
+                            self.load::<Region>(parent.as_str()).await?.state.level();
+                    }
+                    shanghai_start_of_day(c.valid_from)
                 }
-                if let Some(parent) = c.parent {
-                    facts.parent_level = self.load::<Region>(parent.as_str()).await?.state.level();
+                RegionCommand::Retire(c) => {
+                    if let Some(successor) = c.successor {
+                        facts.successor_defined = self
+                            .load::<Region>(successor.as_str())
+                            .await?
+                            .state
+                            .is_defined();
+                    }
+                    shanghai_start_of_day(c.valid_to)
                 }
-                shanghai_start_of_day(c.valid_from)
-            }
-            RegionCommand::Retire(c) => {
-                if let Some(successor) = c.successor {
-                    facts.successor_defined = self
-                        .load::<Region>(successor.as_str())
-                        .await?
-                        .state
-                        .is_defined();
-                }
-                shanghai_start_of_day(c.valid_to)
-            }
-            RegionCommand::RecordResidentPopulation(_) => None,
-        };
-        let loaded = self.load::<Region>(code.as_str()).await?;
-        self.commit(
-            ctx,
-            Prepared {
-                kind,
-                loaded,
-                subject: Subject {
-                    region: code,
-                    team: None,
+                RegionCommand::RecordResidentPopulation(_) => None,
+            };
+            let loaded = self.load::<Region>(code.as_str()).await?;
+            self.commit(
+                ctx,
+                Prepared {
+                    kind,
+                    loaded,
+                    subject: Subject {
+                        region: code,
+                        team: None,
+                    },
+                    command: &command,
+                    facts: &facts,
+                    fingerprint,
+                    claims: vec![],
+                    occurred_at,
                 },
-                command: &command,
-                facts: &facts,
-                fingerprint,
-                claims: vec![],
-                occurred_at,
-            },
-        )
-        .await
+            )
+            .await
+        }
+        .await;
+        self.or_replayed(ctx, fingerprint, result).await
     }
 }

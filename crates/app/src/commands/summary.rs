@@ -25,37 +25,38 @@ impl Ledger {
             SummaryCommand::ReturnToCounty(_) => CommandKind::ReturnToCounty,
         };
         let fingerprint = self.fingerprint(kind, &command);
-        if let Some(done) = self.replayed(ctx, fingerprint).await? {
-            return Ok(done);
-        }
-        let key = command.summary();
-        let campaign = self.campaign().await?;
-        let window_year = campaign.year_in_window(key.year());
-        let facts = SummaryFacts {
-            // Outside the window there is no deadline; the domain rejects the year (A14) before using it.
-            deadline: campaign
-                .summary_deadline(key.year())
-                .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC),
-            year_in_window: window_year.is_some(),
-            partial_year: window_year.is_some_and(|y| y.partial),
-        };
-        let loaded = self.load::<AnnualSummary>(&key.id()).await?;
-        self.commit(
-            ctx,
-            Prepared {
-                kind,
-                loaded,
-                subject: Subject {
-                    region: key.county(),
-                    team: None,
+        let result: Result<CommandOutcome, AppError> = async {
+            let key = command.summary();
+            let campaign = self.campaign().await?;
+            let window_year = campaign.year_in_window(key.year());
+            let facts = SummaryFacts {
+                // Outside the window there is no deadline; the domain rejects the year (A14) before using it.
+                deadline: campaign
+                    .summary_deadline(key.year())
+                    .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC),
+                year_in_window: window_year.is_some(),
+                partial_year: window_year.is_some_and(|y| y.partial),
+            };
+            let loaded = self.load::<AnnualSummary>(&key.id()).await?;
+            self.commit(
+                ctx,
+                Prepared {
+                    kind,
+                    loaded,
+                    subject: Subject {
+                        region: key.county(),
+                        team: None,
+                    },
+                    command: &command,
+                    facts: &facts,
+                    fingerprint,
+                    claims: vec![],
+                    occurred_at: None,
                 },
-                command: &command,
-                facts: &facts,
-                fingerprint,
-                claims: vec![],
-                occurred_at: None,
-            },
-        )
-        .await
+            )
+            .await
+        }
+        .await;
+        self.or_replayed(ctx, fingerprint, result).await
     }
 }

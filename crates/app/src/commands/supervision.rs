@@ -33,69 +33,70 @@ impl Ledger {
             FindingCommand::Close(_) => CommandKind::CloseFinding,
         };
         let fingerprint = self.fingerprint(kind, &command);
-        if let Some(done) = self.replayed(ctx, fingerprint).await? {
-            return Ok(done);
+        let result: Result<CommandOutcome, AppError> = async {
+            let finding = command.finding();
+            let loaded = self
+                .load::<SupervisionFinding>(&finding.to_string())
+                .await?;
+            let (subject, facts) = match &command {
+                FindingCommand::Record(c) => {
+                    let refs: Vec<RecordRef> = std::iter::once(c.subject)
+                        .chain(c.sampled.iter().copied())
+                        .collect();
+                    let regions = self.record_regions(&refs).await?;
+                    let facts = FindingFacts {
+                        regions: regions
+                            .into_iter()
+                            .map(|(r, (region, _))| (r, region))
+                            .collect(),
+                    };
+                    (
+                        Subject {
+                            region: c.jurisdiction,
+                            team: None,
+                        },
+                        facts,
+                    )
+                }
+                FindingCommand::Respond(_) | FindingCommand::Close(_) => {
+                    let recorded = loaded.state.record().ok_or_else(|| {
+                        AppError::not_found("finding", format!("no finding {finding} was recorded"))
+                    })?;
+                    let subject = if matches!(command, FindingCommand::Respond(_)) {
+                        // The subject record exists (it was checked when the finding was recorded); should it
+                        // not resolve, the jurisdiction is the scope.
+                        let (region, team) = self
+                            .record_regions(&[recorded.subject])
+                            .await?
+                            .remove(&recorded.subject)
+                            .unwrap_or((recorded.jurisdiction, None));
+                        Subject { region, team }
+                    } else {
+                        Subject {
+                            region: recorded.jurisdiction,
+                            team: None,
+                        }
+                    };
+                    (subject, FindingFacts::default())
+                }
+            };
+            self.commit(
+                ctx,
+                Prepared {
+                    kind,
+                    loaded,
+                    subject,
+                    command: &command,
+                    facts: &facts,
+                    fingerprint,
+                    claims: vec![],
+                    occurred_at: None,
+                },
+            )
+            .await
         }
-        let finding = command.finding();
-        let loaded = self
-            .load::<SupervisionFinding>(&finding.to_string())
-            .await?;
-        let (subject, facts) = match &command {
-            FindingCommand::Record(c) => {
-                let refs: Vec<RecordRef> = std::iter::once(c.subject)
-                    .chain(c.sampled.iter().copied())
-                    .collect();
-                let regions = self.record_regions(&refs).await?;
-                let facts = FindingFacts {
-                    regions: regions
-                        .into_iter()
-                        .map(|(r, (region, _))| (r, region))
-                        .collect(),
-                };
-                (
-                    Subject {
-                        region: c.jurisdiction,
-                        team: None,
-                    },
-                    facts,
-                )
-            }
-            FindingCommand::Respond(_) | FindingCommand::Close(_) => {
-                let recorded = loaded.state.record().ok_or_else(|| {
-                    AppError::not_found("finding", format!("no finding {finding} was recorded"))
-                })?;
-                let subject = if matches!(command, FindingCommand::Respond(_)) {
-                    // The subject record exists (it was checked when the finding was recorded); should it
-                    // not resolve, the jurisdiction is the scope.
-                    let (region, team) = self
-                        .record_regions(&[recorded.subject])
-                        .await?
-                        .remove(&recorded.subject)
-                        .unwrap_or((recorded.jurisdiction, None));
-                    Subject { region, team }
-                } else {
-                    Subject {
-                        region: recorded.jurisdiction,
-                        team: None,
-                    }
-                };
-                (subject, FindingFacts::default())
-            }
-        };
-        self.commit(
-            ctx,
-            Prepared {
-                kind,
-                loaded,
-                subject,
-                command: &command,
-                facts: &facts,
-                fingerprint,
-                claims: vec![],
-                occurred_at: None,
-            },
-        )
-        .await
+        .await;
+        self.or_replayed(ctx, fingerprint, result).await
     }
 
     /// The region (and team, where there is one) of every referenced record that exists.

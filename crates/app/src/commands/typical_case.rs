@@ -31,48 +31,49 @@ impl Ledger {
             CaseCommand::Forward(_) => CommandKind::ForwardToProvince,
         };
         let fingerprint = self.fingerprint(kind, &command);
-        if let Some(done) = self.replayed(ctx, fingerprint).await? {
-            return Ok(done);
-        }
-        let case = command.case();
-        let loaded = self.load::<TypicalCase>(&case.to_string()).await?;
-        let (county, facts) = match &command {
-            CaseCommand::Nominate(c) => {
-                let regions = self.activity_regions(&c.activities, false).await?;
-                (
-                    c.county,
-                    CaseFacts {
-                        activity_regions: regions
-                            .into_iter()
-                            .map(|(id, (region, _))| (id, region))
-                            .collect(),
+        let result: Result<CommandOutcome, AppError> = async {
+            let case = command.case();
+            let loaded = self.load::<TypicalCase>(&case.to_string()).await?;
+            let (county, facts) = match &command {
+                CaseCommand::Nominate(c) => {
+                    let regions = self.activity_regions(&c.activities, false).await?;
+                    (
+                        c.county,
+                        CaseFacts {
+                            activity_regions: regions
+                                .into_iter()
+                                .map(|(id, (region, _))| (id, region))
+                                .collect(),
+                        },
+                    )
+                }
+                CaseCommand::Withdraw(_) | CaseCommand::Select(_) | CaseCommand::Forward(_) => {
+                    let county = loaded.state.nomination().map(|n| n.county).ok_or_else(|| {
+                        AppError::not_found("case", format!("case {case} was never nominated"))
+                    })?;
+                    (county, CaseFacts::default())
+                }
+            };
+            self.commit(
+                ctx,
+                Prepared {
+                    kind,
+                    loaded,
+                    subject: Subject {
+                        region: county,
+                        team: None,
                     },
-                )
-            }
-            CaseCommand::Withdraw(_) | CaseCommand::Select(_) | CaseCommand::Forward(_) => {
-                let county = loaded.state.nomination().map(|n| n.county).ok_or_else(|| {
-                    AppError::not_found("case", format!("case {case} was never nominated"))
-                })?;
-                (county, CaseFacts::default())
-            }
-        };
-        self.commit(
-            ctx,
-            Prepared {
-                kind,
-                loaded,
-                subject: Subject {
-                    region: county,
-                    team: None,
+                    command: &command,
+                    facts: &facts,
+                    fingerprint,
+                    claims: vec![],
+                    occurred_at: None,
                 },
-                command: &command,
-                facts: &facts,
-                fingerprint,
-                claims: vec![],
-                occurred_at: None,
-            },
-        )
-        .await
+            )
+            .await
+        }
+        .await;
+        self.or_replayed(ctx, fingerprint, result).await
     }
 
     /// For each recorded activity of `ids` (voided ones only when `include_voided`), the region of the

@@ -21,6 +21,7 @@ mod eventstore_append;
 mod eventstore_integrity;
 mod eventstore_order;
 mod eventstore_subscribe;
+mod parked;
 mod projections;
 mod read_models;
 mod rebuild;

@@ -20,6 +20,7 @@ pub mod compliance;
 pub mod coverage;
 mod error;
 pub mod frequency;
+pub mod parked;
 pub mod rebuild;
 pub mod runtime;
 pub mod summary_board;

@@ -19,6 +19,7 @@ pub struct TestService {
     /// `http://127.0.0.1:PORT` of the gRPC listener.
     pub grpc: String,
     issuer: access::DevIssuer,
+    database_url: String,
     running: Option<ledger_api::Running>,
 }
 
@@ -63,6 +64,7 @@ impl TestService {
                 ISSUER,
                 AUDIENCE,
             ),
+            database_url: url.clone(),
             running: Some(running),
         }
     }
@@ -93,6 +95,11 @@ impl TestService {
             .into_iter()
             .find(|a| a.role == role)
             .unwrap()
+    }
+
+    /// The service role's URL of the service's database (for a second process's view of it in a test).
+    pub fn database_url(&self) -> &str {
+        &self.database_url
     }
 
     pub fn ledger(&self) -> &app::Ledger {

@@ -8,6 +8,7 @@
 
 mod api_cross;
 mod api_grpc;
+mod api_metrics;
 mod api_reports;
 mod api_rest;
 mod api_service;

@@ -6,7 +6,7 @@
 //! tests call [`start`] the same way on ephemeral ports.
 //!
 //! What runs in one process:
-//! - the REST listener (`/api/v1`, `/openapi.json`, `/swagger-ui`, `/livez`, `/readyz`);
+//! - the REST listener (`/api/v1`, `/openapi.json`, `/swagger-ui`, `/livez`, `/readyz`, `/metrics`);
 //! - the gRPC listener (the partner services, `grpc.health.v1`, reflection);
 //! - the projectors (one runner each; across replicas one leads and the others stand by);
 //! - the event notifier (wakes other replicas' subscriptions) and the hourly idempotency-key purge.
@@ -16,6 +16,7 @@
 //! tokens exist only with `--dev-tokens` and are refused when `LEDGER_ENV=production`.
 
 pub mod health;
+pub mod metrics;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -344,6 +345,18 @@ pub async fn start(
             &stop_rx,
         );
     }
+    let commands = metrics::CommandCounters::default();
+    let metrics_state = metrics::MetricsState {
+        pool: pool.clone(),
+        projectors: vec![
+            CoverageProjector.id(),
+            ComplianceProjector.id(),
+            FrequencyProjector.id(),
+            SummaryBoardProjector.id(),
+        ],
+        progress: progress.clone(),
+        commands: commands.clone(),
+    };
     let reads = ReadModels::new(
         ledger.clone(),
         progress,
@@ -410,7 +423,12 @@ pub async fn start(
             ..rest_api::RestConfig::default()
         },
     })
-    .merge(health::router(pool.clone()));
+    .layer(axum::middleware::from_fn_with_state(
+        commands.clone(),
+        metrics::count_rest_commands,
+    ))
+    .merge(health::router(pool.clone()))
+    .merge(metrics::router(metrics_state));
     let http_addr = http.local_addr()?;
     {
         let rx = stop_rx.clone();
@@ -436,6 +454,7 @@ pub async fn start(
         tasks.spawn(async move {
             let incoming = tokio_stream::wrappers::TcpListenerStream::new(grpc);
             if let Err(e) = tonic::transport::Server::builder()
+                .layer(metrics::GrpcCommandLayer(commands))
                 .add_routes(routes)
                 .serve_with_incoming_shutdown(incoming, stopped(rx))
                 .await

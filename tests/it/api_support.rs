@@ -36,7 +36,13 @@ impl TestService {
 
     /// With extra `ledger-api` arguments.
     pub async fn start_with(extra: &[&str]) -> TestService {
-        let db = Cluster::shared().unwrap().database().await.unwrap();
+        Self::start_on(Cluster::shared().unwrap(), extra).await
+    }
+
+    /// On a fresh database of `cluster` (e.g. a private one the test stops and starts), with extra
+    /// `ledger-api` arguments.
+    pub async fn start_on(cluster: &Cluster, extra: &[&str]) -> TestService {
+        let db = cluster.database().await.unwrap();
         let url = db.app_url();
         let mut args = vec![
             "ledger-api",

@@ -26,4 +26,5 @@ mod parked;
 mod projections;
 mod read_models;
 mod rebuild;
+mod resilience;
 mod support;

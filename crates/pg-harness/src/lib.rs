@@ -46,6 +46,8 @@ pub struct Cluster {
     admin: PgConnectOptions,
     /// Set for private clusters: their directory, removed on drop.
     dir: Option<PathBuf>,
+    /// The cluster of [`Cluster::shared`]: never halted, whoever started it.
+    shared: bool,
 }
 
 impl Cluster {
@@ -68,6 +70,7 @@ impl Cluster {
         Ok(Cluster {
             admin: PgConnectOptions::from_str(&url)?,
             dir: Some(dir),
+            shared: false,
         })
     }
 
@@ -89,11 +92,52 @@ impl Cluster {
             Some(url) => Cluster {
                 admin: PgConnectOptions::from_str(&url)?,
                 dir: None,
+                shared: true,
             },
-            None => Cluster::private()?,
+            None => {
+                let mut private = Cluster::private()?;
+                private.shared = true;
+                private
+            }
         };
         // A racing initialiser may have won; its cluster is used and ours is dropped (and removed).
         Ok(SHARED.get_or_init(|| cluster))
+    }
+
+    /// Stop the server of this private cluster (fast shutdown: open sessions are ended), keeping its
+    /// data and port; [`Cluster::resume`] starts it again. Blocks until the server has exited.
+    /// Refused for the shared cluster and for configured ones: other tests use them.
+    pub fn halt(&self) -> Result<(), HarnessError> {
+        self.run_private("halt")
+    }
+
+    /// Start a [halted](Cluster::halt) private cluster again on the same port. Blocks until it
+    /// accepts connections.
+    pub fn resume(&self) -> Result<(), HarnessError> {
+        self.run_private("resume")
+    }
+
+    fn run_private(&self, action: &str) -> Result<(), HarnessError> {
+        let dir = match &self.dir {
+            Some(dir) if !self.shared => dir,
+            _ => {
+                return Err(HarnessError::Script(format!(
+                    "{action}: only a cluster of its own (Cluster::private) may be stopped and started"
+                )));
+            }
+        };
+        let out = Command::new("bash")
+            .arg(script())
+            .arg(action)
+            .arg(dir)
+            .output()?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(HarnessError::Script(
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            ))
+        }
     }
 
     /// Connection options for the admin (owner) role on database `db`.

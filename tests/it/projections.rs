@@ -12,41 +12,20 @@ use domain::activity::{
 };
 use domain::host_unit::{HostUnitCommand, HostUnitKind, RegisterHostUnit};
 use domain::identity::DocumentKind;
-use domain::ids::{
-    ActivityId, CampaignId, HostUnitId, RegionCode, Sealed, TeamId, Text, VolunteerId,
-};
+use domain::ids::{ActivityId, CampaignId, HostUnitId, Sealed, TeamId, VolunteerId};
 use domain::region::{DefineRegion, RecordResidentPopulation, RegionCommand, RegionLevel};
 use domain::team::{DissolveTeam, RegisterTeam, TeamCommand, TeamLevel, TeamProfile};
 use domain::volunteer::{Attestation, JoinTeam, ReserveTier, VolunteerCommand};
 use eventstore::{EventStore, ExpectedVersion, Token};
-use personal_data::PersonalRecord;
 use projections::{
     A1_PER_100K, BatchOutcome, CoverageProjector, Runner, RunnerConfig, apply_batch, coverage,
 };
 
-use crate::support::{TestLedger, ctx, event, head, ledger, request, resident_id, within};
+use crate::support::{
+    TestLedger, code, ctx, date, event, head, ledger, person, request, resident_id, text, within,
+};
 
 const DEADLINE: Duration = Duration::from_secs(20);
-
-fn date(y: i32, m: u32, d: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, d).unwrap()
-}
-
-fn text(s: &str) -> Text {
-    Text::parse("t", s, 1000).unwrap()
-}
-
-fn code(s: &str) -> RegionCode {
-    RegionCode::parse("region", s).unwrap()
-}
-
-fn person(name: &str) -> PersonalRecord {
-    PersonalRecord {
-        name: name.to_owned(),
-        id_number: None,
-        phone: Some("13800000000".into()),
-    }
-}
 
 fn config() -> RunnerConfig {
     RunnerConfig {

@@ -14,9 +14,7 @@ use domain::activity::{
 use domain::campaign::{Campaign, CampaignCommand, CampaignEvent, DefineCampaign, RuleSet};
 use domain::host_unit::{HostUnitCommand, HostUnitKind, PilotLevel, RegisterHostUnit};
 use domain::identity::DocumentKind;
-use domain::ids::{
-    ActivityId, CampaignId, HostUnitId, RegionCode, Sealed, TeamId, Text, VolunteerId,
-};
+use domain::ids::{ActivityId, CampaignId, HostUnitId, RegionCode, Sealed, TeamId, VolunteerId};
 use domain::region::{DefineRegion, RegionCommand, RegionLevel};
 use domain::summary::{
     AcceptSummary, ApproveSummary, CountyYear, DraftSummary, ReturnSummary, ReturnToCounty,
@@ -26,40 +24,17 @@ use domain::team::{DissolveTeam, RegisterTeam, TeamCommand, TeamLevel, TeamProfi
 use domain::volunteer::{Attestation, JoinTeam, ReserveTier, VolunteerCommand};
 use domain::{Aggregate, DomainEvent};
 use eventstore::EventStore;
-use personal_data::PersonalRecord;
 use projections::{
     BoardRow, Compliance, ComplianceProjector, Figures, Frequency, FrequencyGrouping,
     FrequencyProjector, Projector, Runner, RunnerConfig, SummaryBoard, SummaryBoardProjector,
     Timeliness, compliance, frequency, missing_summaries, summary_board,
 };
 
-use crate::support::{TestLedger, ctx, head, ledger, resident_id, within};
+use crate::support::{
+    TestLedger, at, code, ctx, date, head, ledger, person, resident_id, text, within,
+};
 
 const DEADLINE: Duration = Duration::from_secs(20);
-
-fn date(y: i32, m: u32, d: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, d).unwrap()
-}
-
-fn at(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).unwrap().into()
-}
-
-fn text(s: &str) -> Text {
-    Text::parse("t", s, 1000).unwrap()
-}
-
-fn code(s: &str) -> RegionCode {
-    RegionCode::parse("region", s).unwrap()
-}
-
-fn person(name: &str) -> PersonalRecord {
-    PersonalRecord {
-        name: name.to_owned(),
-        id_number: None,
-        phone: Some("13800000000".into()),
-    }
-}
 
 fn config() -> RunnerConfig {
     RunnerConfig {

@@ -14,9 +14,7 @@ use domain::activity::{
 use domain::campaign::{CampaignCommand, DefineCampaign, RuleSet};
 use domain::host_unit::{HostUnitCommand, HostUnitKind, RegisterHostUnit};
 use domain::identity::DocumentKind;
-use domain::ids::{
-    ActivityId, CampaignId, HostUnitId, RegionCode, Sealed, TeamId, Text, VolunteerId,
-};
+use domain::ids::{ActivityId, CampaignId, HostUnitId, Sealed, TeamId, VolunteerId};
 use domain::region::{DefineRegion, RecordResidentPopulation, RegionCommand, RegionLevel};
 use domain::summary::{
     ApproveSummary, CountyYear, DraftSummary, SubmitForApproval, SubmitToCity, SummaryCommand,
@@ -25,7 +23,6 @@ use domain::summary::{
 use domain::team::{RegisterTeam, TeamCommand, TeamLevel, TeamProfile};
 use domain::volunteer::{Attestation, JoinTeam, ReserveTier, VolunteerCommand};
 use eventstore::{EventStore, StoreConfig};
-use personal_data::PersonalRecord;
 use pg_harness::{Cluster, TestDb};
 use projections::rebuild::{Digest, RebuildOptions, digest, rebuild};
 use projections::{
@@ -34,33 +31,12 @@ use projections::{
 };
 use tokio::sync::watch;
 
-use crate::support::{TEST_HASH_KEY, TEST_MASTER_KEY, TestClock, ctx, head, resident_id, within};
+use crate::support::{
+    TEST_HASH_KEY, TEST_MASTER_KEY, TestClock, at, code, ctx, date, head, person, resident_id,
+    text, within,
+};
 
 const DEADLINE: Duration = Duration::from_secs(30);
-
-fn date(y: i32, m: u32, d: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, d).unwrap()
-}
-
-fn at(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).unwrap().into()
-}
-
-fn text(s: &str) -> Text {
-    Text::parse("t", s, 1000).unwrap()
-}
-
-fn code(s: &str) -> RegionCode {
-    RegionCode::parse("region", s).unwrap()
-}
-
-fn person(name: &str) -> PersonalRecord {
-    PersonalRecord {
-        name: name.to_owned(),
-        id_number: None,
-        phone: Some("13800000000".into()),
-    }
-}
 
 fn config() -> RunnerConfig {
     RunnerConfig {

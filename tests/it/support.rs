@@ -175,3 +175,29 @@ pub async fn head(store: &EventStore) -> eventstore::Token {
         position,
     }
 }
+
+/// Fixture values of the projection tests: a date, an RFC 3339 instant, a text, a region code and a
+/// person (the values are valid; a bad one fails the test at once).
+pub fn date(y: i32, m: u32, d: u32) -> chrono::NaiveDate {
+    chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+pub fn at(s: &str) -> chrono::DateTime<Utc> {
+    chrono::DateTime::parse_from_rfc3339(s).unwrap().into()
+}
+
+pub fn text(s: &str) -> domain::ids::Text {
+    domain::ids::Text::parse("t", s, 1000).unwrap()
+}
+
+pub fn code(s: &str) -> domain::ids::RegionCode {
+    domain::ids::RegionCode::parse("region", s).unwrap()
+}
+
+pub fn person(name: &str) -> personal_data::PersonalRecord {
+    personal_data::PersonalRecord {
+        name: name.to_owned(),
+        id_number: None,
+        phone: Some("13800000000".into()),
+    }
+}

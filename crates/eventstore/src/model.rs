@@ -128,7 +128,7 @@ impl RecordedEvent {
             .map_or(self.stream_id.as_str(), |(c, _)| c)
     }
 
-    pub(crate) fn canonical(&self) -> crate::hash::CanonicalEvent<'_> {
+    pub fn canonical(&self) -> crate::hash::CanonicalEvent<'_> {
         crate::hash::CanonicalEvent {
             stream_id: &self.stream_id,
             stream_version: self.stream_version,

@@ -1,0 +1,376 @@
+//! The notary: one active instance folds the log into the global digest and writes a signed checkpoint
+//! every [`NotaryConfig::every_events`] events or, when fewer arrived, every [`NotaryConfig::every`].
+//!
+//! Policy of this module:
+//! - **Order.** The log is read only with `EventStore::read_all_after` (and waited for with a
+//!   subscription): the gap-free `(tx_id, position)` order below the fence, the same order the auditor
+//!   recomputes.
+//! - **Election.** A session advisory lock ([`LOCK_KEY`]) held on a dedicated connection; standbys poll
+//!   for it every [`NotaryConfig::lease_retry`]. The notary's state lives only in memory and is rebuilt
+//!   from the newest checkpoint (whose signature it checks first) on every election.
+//! - **Fencing.** A checkpoint is inserted with `ON CONFLICT (sequence) DO NOTHING`: if the sequence is
+//!   taken another notary signed it; this one writes nothing more and re-elects.
+//! - **It never signs over a row it cannot verify.** Each event's hash is recomputed from the row and its
+//!   stored `prev_hash` before it is folded; a mismatch stops signing, is logged (ids only) and is
+//!   retried after the backoff — verification by `ledger-audit verify` names it.
+//! - **No personal data** is read or logged: the notary handles hashes and tokens.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use eventstore::hash;
+use eventstore::{EventStore, RecordedEvent, Token};
+use sqlx::{Connection, PgConnection};
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use crate::error::NotaryError;
+use crate::format::{Checkpoint, GENESIS_DIGEST, Unsigned, fold};
+use crate::keys::NotaryKey;
+use crate::store;
+
+/// The notary's advisory-lock key: the ASCII bytes of `vlnotary`.
+pub const LOCK_KEY: i64 = i64::from_be_bytes(*b"vlnotary");
+
+mod sql {
+    pub const TRY_LOCK: &str = "SELECT pg_try_advisory_lock($1) AS locked";
+    pub const UNLOCK: &str = "SELECT pg_advisory_unlock($1) AS unlocked";
+    pub const PING: &str = "SELECT 1 AS one";
+}
+
+/// Tuning. The defaults suit the service; tests shorten them.
+#[derive(Debug, Clone)]
+pub struct NotaryConfig {
+    /// A checkpoint is written after this many events (exactly at the N-th).
+    pub every_events: u64,
+    /// …or after this long, when at least one event is not covered yet.
+    pub every: Duration,
+    /// Events read per page.
+    pub page_size: i64,
+    /// How often a standby tries to take the lock.
+    pub lease_retry: Duration,
+    /// Pause after a failed session before re-electing.
+    pub error_backoff: Duration,
+    /// While idle, how often the leader checks that its lock connection is alive.
+    pub idle_check: Duration,
+}
+
+impl Default for NotaryConfig {
+    fn default() -> Self {
+        Self {
+            every_events: 10_000,
+            every: Duration::from_secs(10),
+            page_size: 5_000,
+            lease_retry: Duration::from_secs(1),
+            error_backoff: Duration::from_secs(5),
+            idle_check: Duration::from_secs(5),
+        }
+    }
+}
+
+/// What the notary has done, for metrics and the auditors' status endpoint.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NotaryProgress {
+    /// This instance holds the lock.
+    pub leader: bool,
+    /// The newest checkpoint this instance knows of (written or read on election).
+    pub latest: Option<Checkpoint>,
+    /// Checkpoints this instance wrote.
+    pub written_here: u64,
+    /// The last error of a session, if the last session failed (ids and reasons, no personal data).
+    pub last_error: Option<String>,
+}
+
+/// The running fold: the newest checkpoint plus what was folded after it.
+struct Fold {
+    sequence: u64,
+    prev_hash: [u8; 32],
+    token: Token,
+    count: u64,
+    digest: [u8; 32],
+    since_checkpoint: u64,
+    last_checkpoint_at: Instant,
+}
+
+impl Fold {
+    fn resume(latest: Option<&Checkpoint>) -> Self {
+        match latest {
+            Some(cp) => Self {
+                sequence: cp.sequence,
+                prev_hash: cp.hash,
+                token: cp.token,
+                count: cp.event_count,
+                digest: cp.digest,
+                since_checkpoint: 0,
+                last_checkpoint_at: Instant::now(),
+            },
+            None => Self {
+                sequence: 0,
+                prev_hash: [0; 32],
+                token: Token::START,
+                count: 0,
+                digest: GENESIS_DIGEST,
+                since_checkpoint: 0,
+                last_checkpoint_at: Instant::now(),
+            },
+        }
+    }
+
+    fn add(&mut self, event: &RecordedEvent) -> Result<(), NotaryError> {
+        let recomputed = hash::chain(&event.prev_hash, &event.canonical().digest());
+        if recomputed != event.hash {
+            return Err(NotaryError::Integrity(format!(
+                "stream {} version {} (token {}): the row does not match its hash; not signing",
+                event.stream_id, event.stream_version, event.token
+            )));
+        }
+        self.digest = fold(&self.digest, event.token, &event.hash);
+        self.token = event.token;
+        self.count += 1;
+        self.since_checkpoint += 1;
+        Ok(())
+    }
+
+    fn next_unsigned(&self, key_id: &str) -> Unsigned {
+        Unsigned {
+            sequence: self.sequence + 1,
+            prev_hash: self.prev_hash,
+            token: self.token,
+            event_count: self.count,
+            digest: self.digest,
+            signed_at_micros: Utc::now().timestamp_micros(),
+            key_id: key_id.to_owned(),
+        }
+    }
+
+    fn sealed(&mut self, checkpoint: &Checkpoint) {
+        self.sequence = checkpoint.sequence;
+        self.prev_hash = checkpoint.hash;
+        self.since_checkpoint = 0;
+        self.last_checkpoint_at = Instant::now();
+    }
+}
+
+/// How a leader's term ended without an error.
+enum Term {
+    /// Another notary wrote the sequence this one wanted, or the lock connection died: re-elect.
+    LostLease,
+    /// [`Notary::run_once`]: everything below the fence is covered.
+    CaughtUp,
+}
+
+/// Writes signed checkpoints of the log.
+pub struct Notary {
+    store: EventStore,
+    key: Arc<NotaryKey>,
+    config: NotaryConfig,
+    progress: watch::Sender<NotaryProgress>,
+}
+
+impl Notary {
+    pub fn new(store: EventStore, key: Arc<NotaryKey>, config: NotaryConfig) -> Self {
+        let (progress, _) = watch::channel(NotaryProgress::default());
+        Self {
+            store,
+            key,
+            config,
+            progress,
+        }
+    }
+
+    /// A `watch` of this instance's progress.
+    pub fn progress(&self) -> watch::Receiver<NotaryProgress> {
+        self.progress.subscribe()
+    }
+
+    /// Run until `shutdown` resolves: stand by, lead, checkpoint; errors are logged and retried.
+    pub async fn run(&self, shutdown: impl Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        loop {
+            let term = tokio::select! {
+                () = &mut shutdown => break,
+                t = self.term(false) => t,
+            };
+            self.progress.send_modify(|p| {
+                p.leader = false;
+                p.last_error = term.as_ref().err().map(ToString::to_string);
+            });
+            if let Err(error) = term {
+                tracing::warn!(%error, "notary term failed; retrying");
+                tokio::select! {
+                    () = &mut shutdown => break,
+                    () = tokio::time::sleep(self.config.error_backoff) => {}
+                }
+            }
+        }
+        self.progress.send_modify(|p| p.leader = false);
+    }
+
+    /// Take the lock (waiting for it), cover everything committed when it is called (waiting for the
+    /// fence to pass it) — checkpoints every
+    /// `every_events` and one at the end — and give the lock back. Returns the newest checkpoint. For
+    /// operators (`ledger-audit notarize`) and tests.
+    pub async fn run_once(&self) -> Result<Option<Checkpoint>, NotaryError> {
+        loop {
+            match self.term(true).await {
+                Ok(Term::CaughtUp) => return Ok(self.progress.borrow().latest.clone()),
+                Ok(Term::LostLease) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    async fn acquire(&self) -> Result<PgConnection, NotaryError> {
+        let options = self.store.pool().connect_options();
+        let mut conn = PgConnection::connect_with(&options).await?;
+        loop {
+            let locked: bool = sqlx::query_scalar(sql::TRY_LOCK)
+                .bind(LOCK_KEY)
+                .fetch_one(&mut conn)
+                .await?;
+            if locked {
+                return Ok(conn);
+            }
+            if self.progress.borrow().latest.is_none() {
+                // A standby still shows the newest checkpoint (for metrics and status).
+                let latest = store::latest(self.store.pool()).await?;
+                self.progress.send_modify(|p| p.latest = latest);
+            }
+            tokio::time::sleep(self.config.lease_retry).await;
+        }
+    }
+
+    async fn release(&self, mut conn: PgConnection) {
+        let unlocked = sqlx::query(sql::UNLOCK)
+            .bind(LOCK_KEY)
+            .execute(&mut conn)
+            .await;
+        if let Err(error) = unlocked.map(drop).and(conn.close().await) {
+            tracing::debug!(%error, "closing the notary lock connection");
+        }
+    }
+
+    async fn term(&self, once: bool) -> Result<Term, NotaryError> {
+        let mut lease = self.acquire().await?;
+        self.progress.send_modify(|p| p.leader = true);
+        let led = self.lead(&mut lease, once).await;
+        self.progress.send_modify(|p| p.leader = false);
+        self.release(lease).await;
+        led
+    }
+
+    /// The newest checkpoint, checked: if it names this notary's key its signature must verify.
+    async fn resume(&self) -> Result<Fold, NotaryError> {
+        let latest = store::latest(self.store.pool()).await?;
+        if let Some(cp) = &latest {
+            let public = self.key.public();
+            if cp.key_id == public.key_id() && !public.verify(cp) {
+                return Err(NotaryError::Integrity(format!(
+                    "checkpoint {} does not carry this notary's valid signature; not continuing its chain",
+                    cp.sequence
+                )));
+            }
+            if cp.key_id != public.key_id() {
+                tracing::info!(
+                    sequence = cp.sequence,
+                    previous_key = %cp.key_id,
+                    key = %public.key_id(),
+                    "continuing a checkpoint chain signed with another key (rotation)"
+                );
+            }
+        }
+        let fold = Fold::resume(latest.as_ref());
+        self.progress.send_modify(|p| p.latest = latest);
+        Ok(fold)
+    }
+
+    /// Sign and insert the next checkpoint; `false` when fenced.
+    async fn checkpoint(&self, fold: &mut Fold) -> Result<bool, NotaryError> {
+        let checkpoint = self.key.sign(fold.next_unsigned(self.key.key_id()))?;
+        if !store::insert(self.store.pool(), &checkpoint).await? {
+            tracing::warn!(
+                sequence = checkpoint.sequence,
+                "checkpoint sequence already taken (another notary); re-electing"
+            );
+            return Ok(false);
+        }
+        tracing::debug!(
+            sequence = checkpoint.sequence,
+            token = %checkpoint.token,
+            events = checkpoint.event_count,
+            "checkpoint signed"
+        );
+        fold.sealed(&checkpoint);
+        self.progress.send_modify(|p| {
+            p.latest = Some(checkpoint);
+            p.written_here += 1;
+        });
+        Ok(true)
+    }
+
+    async fn lead(&self, lease: &mut PgConnection, once: bool) -> Result<Term, NotaryError> {
+        let mut fold = self.resume().await?;
+        // `run_once` covers everything committed when it starts, waiting for the fence to pass it.
+        let target = if once {
+            store::newest_event(self.store.pool()).await?
+        } else {
+            None
+        };
+        let mut backoff = Duration::from_millis(2);
+        let page_size = self.config.page_size.max(1);
+        let every_events = self.config.every_events.max(1);
+        loop {
+            let page = self.store.read_all_after(fold.token, page_size).await?;
+            let full = i64::try_from(page.len()).is_ok_and(|n| n >= page_size);
+            for event in &page {
+                fold.add(event)?;
+                if fold.since_checkpoint >= every_events && !self.checkpoint(&mut fold).await? {
+                    return Ok(Term::LostLease);
+                }
+            }
+            if full {
+                continue;
+            }
+            if target.is_some_and(|t| fold.token < t) {
+                // Committed, but an older transaction still holds the fence: look again soon.
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_millis(200));
+                continue;
+            }
+            // Caught up with the fence.
+            let due = fold.last_checkpoint_at.elapsed() >= self.config.every;
+            if fold.since_checkpoint > 0 && (once || due) && !self.checkpoint(&mut fold).await? {
+                return Ok(Term::LostLease);
+            }
+            if once {
+                return Ok(Term::CaughtUp);
+            }
+            // Wait for the next event, the next due time, or the lease check.
+            let wait = if fold.since_checkpoint > 0 {
+                self.config
+                    .every
+                    .saturating_sub(fold.last_checkpoint_at.elapsed())
+                    .min(self.config.idle_check)
+            } else {
+                self.config.idle_check
+            };
+            let mut next = self.store.subscribe(fold.token);
+            tokio::select! {
+                e = next.next() => {
+                    let event = e?;
+                    fold.add(&event)?;
+                    if fold.since_checkpoint >= every_events && !self.checkpoint(&mut fold).await? {
+                        return Ok(Term::LostLease);
+                    }
+                }
+                () = tokio::time::sleep(wait) => {
+                    if sqlx::query(sql::PING).execute(&mut *lease).await.is_err() {
+                        tracing::warn!("notary lock connection lost; re-electing");
+                        return Ok(Term::LostLease);
+                    }
+                }
+            }
+        }
+    }
+}

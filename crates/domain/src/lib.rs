@@ -27,6 +27,7 @@ pub use event::{DomainEvent, EventCodecError};
 pub mod activity;
 pub mod campaign;
 pub mod certificate;
+pub mod disclosure;
 pub mod evaluation;
 pub mod host_unit;
 pub mod identity;

@@ -643,3 +643,18 @@ async fn a_poisoned_event_is_parked_with_its_error_with_the_rest_of_its_stream_a
         3
     );
 }
+
+#[tokio::test]
+async fn a_leaders_lock_connection_lets_the_server_drop_a_dead_host_within_seconds() {
+    let (store, _db) = crate::support::store().await;
+    let mut conn = store.leader_connection().await.unwrap();
+    let (over_tcp, idle, interval, count): (bool, String, String, String) = sqlx::query_as(
+        "SELECT inet_server_addr() IS NOT NULL, current_setting('tcp_keepalives_idle'), \
+         current_setting('tcp_keepalives_interval'), current_setting('tcp_keepalives_count')",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert!(over_tcp, "the test clusters are reached over TCP");
+    assert_eq!((idle.as_str(), interval.as_str(), count.as_str()), ("10", "5", "3"));
+}

@@ -144,3 +144,7 @@ LIMIT $3";
 pub const FENCE: &str = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS fence";
 
 pub const NOTIFY: &str = "SELECT pg_notify($1, $2)";
+
+/// Server-side TCP keepalives of a leader's lock connection (`EventStore::leader_connection`).
+pub const KEEPALIVES: &str = "SELECT set_config('tcp_keepalives_idle', '10', false),
+set_config('tcp_keepalives_interval', '5', false), set_config('tcp_keepalives_count', '3', false)";

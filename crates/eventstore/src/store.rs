@@ -92,6 +92,19 @@ impl EventStore {
         &self.inner.config
     }
 
+    /// A dedicated connection (outside the pool) for a leader's session advisory lock, with server-side
+    /// TCP keepalives: if this host dies without closing the socket, the server notices within about
+    /// 25 s (idle 10 s, then 3 probes 5 s apart), ends the session and so releases the lock for a
+    /// standby — instead of after the kernel's default two hours. (Unix-socket sessions ignore the
+    /// settings; they cannot outlive their host.)
+    pub async fn leader_connection(&self) -> Result<sqlx::PgConnection, crate::error::StoreError> {
+        use sqlx::Connection;
+        let options = self.pool().connect_options();
+        let mut conn = sqlx::PgConnection::connect_with(&options).await?;
+        sqlx::query(crate::sql::KEEPALIVES).execute(&mut conn).await?;
+        Ok(conn)
+    }
+
     /// Record that `token` is known to be committed, waking local subscriptions.
     pub(crate) fn observe_committed(&self, token: Token) {
         self.inner.latest.send_if_modified(|latest| {

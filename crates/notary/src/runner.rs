@@ -222,8 +222,7 @@ impl Notary {
     }
 
     async fn acquire(&self) -> Result<PgConnection, NotaryError> {
-        let options = self.store.pool().connect_options();
-        let mut conn = PgConnection::connect_with(&options).await?;
+        let mut conn = self.store.leader_connection().await?;
         loop {
             let locked: bool = sqlx::query_scalar(sql::TRY_LOCK)
                 .bind(LOCK_KEY)

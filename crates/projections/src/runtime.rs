@@ -467,8 +467,7 @@ impl<P: Projector> Runner<P> {
     }
 
     async fn acquire(&self, until: Option<Token>) -> Result<Lease, ProjectionError> {
-        let options = self.store.pool().connect_options();
-        let mut conn = PgConnection::connect_with(&options).await?;
+        let mut conn = self.store.leader_connection().await?;
         sqlx::query(sql::ENSURE_CHECKPOINT)
             .bind(self.id())
             .execute(&mut conn)

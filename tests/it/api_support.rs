@@ -119,3 +119,10 @@ impl TestService {
         }
     }
 }
+
+impl TestService {
+    /// The progress of the service's notary (`None` when started without `--notary-key-file`).
+    pub fn notary_progress(&self) -> Option<tokio::sync::watch::Receiver<notary::NotaryProgress>> {
+        self.running.as_ref().and_then(|r| r.notary.clone())
+    }
+}

@@ -12,6 +12,7 @@
 //!   `person-vault`.
 
 pub mod actor;
+pub mod audit;
 mod commands;
 pub mod demo;
 pub mod error;
@@ -24,6 +25,7 @@ pub mod queries;
 pub mod reads;
 
 pub use actor::{Actor, Role};
+pub use audit::Audit;
 pub use commands::certificate::CERTIFICATE_NUMBER_CLAIM;
 pub use commands::volunteer::{
     PERSON_CLAIM, RecordQualificationInput, RegisterVolunteerInput, VolunteerInput,

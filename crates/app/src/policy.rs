@@ -8,6 +8,10 @@
 //! Integration partners are not in the table: they may run a command when their `grants` name its kind
 //! and their regions cover the subject. Auditors and supervisors never write records (supervisors write
 //! findings only). Anything not in the table is refused.
+//!
+//! Reads open to every role within its scope (events, reports) are scoped where they are answered. Reads
+//! reserved to some roles are [`Permission`]s in a second table, [`READ_POLICY`], with the same scope
+//! rules ([`holds`], [`authorize_read`]); partners hold one when their `grants` name it.
 
 use domain::ids::{RegionCode, TeamId};
 
@@ -182,6 +186,92 @@ pub const POLICY: &[(CommandKind, &[(Role, Scope)])] = &[
     (K::FulfilNeed, ORGANISERS),
 ];
 
+macro_rules! permissions {
+    ($($(#[$meta:meta])* $permission:ident),+ $(,)?) => {
+        /// Every read that is not open to all roles by scope alone: held by the roles of
+        /// [`READ_POLICY`], or by partners whose `grants` name it.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Permission { $($(#[$meta])* $permission),+ }
+
+        impl Permission {
+            pub const ALL: &'static [Permission] = &[$(Permission::$permission),+];
+
+            /// The stable name (used in grants and in `docs/AUTHORIZATION.md`).
+            pub fn name(self) -> &'static str {
+                match self { $(Permission::$permission => stringify!($permission)),+ }
+            }
+        }
+    };
+}
+
+permissions!(
+    /// The audit history (A20) of the regions in scope, the notary's checkpoints and the verification
+    /// status (`app::audit`).
+    ReadAuditHistory,
+);
+
+/// Who holds each [`Permission`], with the scope its rows are restricted to. Auditors read their granted
+/// jurisdiction, the civil-affairs supervisor its own (DOMAIN.md, roles).
+pub const READ_POLICY: &[(Permission, &[(Role, Scope)])] = &[(
+    Permission::ReadAuditHistory,
+    &[(Supervisor, Region), (Role::Auditor, Region)],
+)];
+
+/// The roles holding `permission`, with their scope rule.
+pub fn permission_rule(permission: Permission) -> &'static [(Role, Scope)] {
+    READ_POLICY
+        .iter()
+        .find(|(p, _)| *p == permission)
+        .map_or(&[], |(_, roles)| *roles)
+}
+
+/// Whether `actor` holds `permission` at all (its role is in [`READ_POLICY`], or it is a partner granted
+/// it): the scope rule to apply to what it reads, or `Forbidden`.
+pub fn holds(actor: &Actor, permission: Permission) -> Result<Scope, AppError> {
+    if actor.role == Role::IntegrationPartner {
+        return if actor.grants.iter().any(|g| g == permission.name()) {
+            Ok(Scope::Region)
+        } else {
+            Err(AppError::forbidden(format!(
+                "this client is not granted {}",
+                permission.name()
+            )))
+        };
+    }
+    permission_rule(permission)
+        .iter()
+        .find(|(role, _)| *role == actor.role)
+        .map(|(_, scope)| *scope)
+        .ok_or_else(|| {
+            AppError::forbidden(format!(
+                "role {} does not hold {}",
+                actor.role.as_str(),
+                permission.name()
+            ))
+        })
+}
+
+/// Allow or refuse `actor` reading, under `permission`, what concerns `subject`.
+pub fn authorize_read(
+    actor: &Actor,
+    permission: Permission,
+    subject: &Subject,
+) -> Result<(), AppError> {
+    let in_scope = match holds(actor, permission)? {
+        Scope::Region => actor.covers_region(&subject.region),
+        Scope::Team => subject.team.as_ref().is_some_and(|t| actor.has_team(t)),
+    };
+    if in_scope {
+        Ok(())
+    } else {
+        Err(AppError::forbidden(format!(
+            "{} of region {} is outside the actor's scope",
+            permission.name(),
+            subject.region
+        )))
+    }
+}
+
 /// The roles allowed to run `kind`, with their scope rule.
 pub fn rule(kind: CommandKind) -> &'static [(Role, Scope)] {
     POLICY
@@ -325,6 +415,34 @@ pub fn matrix_markdown() -> String {
         }
         out.push('\n');
     }
+    out.push_str("\n| read permission |");
+    for role in Role::ALL {
+        out.push_str(&format!(" {} |", role.as_str()));
+    }
+    out.push_str("\n|---|");
+    for _ in Role::ALL {
+        out.push_str("---|");
+    }
+    out.push('\n');
+    for permission in Permission::ALL {
+        out.push_str(&format!("| {} |", permission.name()));
+        for role in Role::ALL {
+            let cell = if role == Role::IntegrationPartner {
+                "grant"
+            } else {
+                match permission_rule(*permission)
+                    .iter()
+                    .find(|(r, _)| *r == role)
+                {
+                    Some((_, Scope::Region)) => "region",
+                    Some((_, Scope::Team)) => "team",
+                    None => "—",
+                }
+            };
+            out.push_str(&format!(" {cell} |"));
+        }
+        out.push('\n');
+    }
     out
 }
 
@@ -339,6 +457,24 @@ mod matrix {
         let start = page.find("<!-- matrix:start -->").unwrap() + "<!-- matrix:start -->".len();
         let end = page.find("<!-- matrix:end -->").unwrap();
         page[start..end].trim()
+    }
+
+    /// The commands table of the reviewed matrix, and the read permissions table after it.
+    fn tables() -> (&'static str, &'static str) {
+        let (commands, permissions) = reviewed().split_once("\n\n").unwrap();
+        (commands.trim(), permissions.trim())
+    }
+
+    fn header_roles(table: &str) -> Vec<&str> {
+        table
+            .lines()
+            .next()
+            .unwrap()
+            .split('|')
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .skip(1)
+            .collect()
     }
 
     #[test]
@@ -372,17 +508,9 @@ mod matrix {
             region: RegionCode::parse("r", "330603").unwrap(),
             team: Some(TeamId(uuid::Uuid::from_u128(2))),
         };
-        let roles: Vec<&str> = reviewed()
-            .lines()
-            .next()
-            .unwrap()
-            .split('|')
-            .map(str::trim)
-            .filter(|c| !c.is_empty())
-            .skip(1)
-            .collect();
+        let roles = header_roles(tables().0);
         let mut checked = 0;
-        for line in reviewed().lines().skip(2) {
+        for line in tables().0.lines().skip(2) {
             let cells: Vec<&str> = line
                 .split('|')
                 .map(str::trim)
@@ -449,5 +577,64 @@ mod matrix {
             }
         }
         assert_eq!(checked, CommandKind::ALL.len() * Role::ALL.len());
+    }
+    /// Every role × every read permission × in scope / out of scope, as the reviewed matrix says.
+    #[test]
+    fn every_role_and_read_permission_in_and_out_of_scope_is_decided_as_the_matrix_says() {
+        let inside = Subject {
+            region: RegionCode::parse("r", "330602").unwrap(),
+            team: None,
+        };
+        let outside = Subject {
+            region: RegionCode::parse("r", "330603").unwrap(),
+            team: None,
+        };
+        let (_, table) = tables();
+        let roles = header_roles(table);
+        let mut checked = 0;
+        for line in table.lines().skip(2) {
+            let cells: Vec<&str> = line
+                .split('|')
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .collect();
+            let permission = *Permission::ALL
+                .iter()
+                .find(|p| p.name() == cells[0])
+                .unwrap();
+            for (role_name, cell) in roles.iter().zip(&cells[1..]) {
+                let role = *Role::ALL.iter().find(|r| r.as_str() == *role_name).unwrap();
+                let granted = actor(role, vec![permission.name().to_owned()]);
+                let expect_in = match *cell {
+                    "region" | "grant" => true,
+                    "—" => false,
+                    other => panic!("unknown cell {other:?}"),
+                };
+                assert_eq!(
+                    authorize_read(&granted, permission, &inside).is_ok(),
+                    expect_in,
+                    "{role_name} {permission:?} in scope"
+                );
+                let refused = authorize_read(&granted, permission, &outside).unwrap_err();
+                assert_eq!(refused.code, crate::error::ErrorCode::Forbidden);
+                if *cell == "grant" {
+                    assert!(
+                        authorize_read(&actor(role, vec![]), permission, &inside).is_err(),
+                        "{permission:?} without grant"
+                    );
+                }
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, Permission::ALL.len() * Role::ALL.len());
+    }
+
+    #[test]
+    fn a20_auditors_and_supervisors_read_the_audit_history_and_no_other_role_does() {
+        let holders: Vec<Role> = Role::ALL
+            .into_iter()
+            .filter(|r| holds(&actor(*r, vec![]), Permission::ReadAuditHistory).is_ok())
+            .collect();
+        assert_eq!(holders, vec![Role::Supervisor, Role::Auditor]);
     }
 }

@@ -43,6 +43,7 @@ macro_rules! rpc {
 }
 
 mod activity;
+mod audit;
 mod campaign;
 mod case;
 mod certificate;
@@ -82,6 +83,8 @@ pub const MAX_MESSAGE_BYTES: usize = 1024 * 1024;
 pub struct GrpcState {
     pub ledger: Ledger,
     pub reads: ReadModels,
+    /// The auditors' queries and the notary's public key.
+    pub audit: app::Audit,
     pub auth: Arc<Authenticator>,
 }
 
@@ -103,6 +106,7 @@ macro_rules! service {
 /// Every service of the partner contract, plus `grpc.health.v1` and reflection (v1).
 pub fn routes(state: GrpcState) -> Result<tonic::service::Routes, GrpcError> {
     use pb::activity_service_server::ActivityServiceServer;
+    use pb::audit_service_server::AuditServiceServer;
     use pb::campaign_service_server::CampaignServiceServer;
     use pb::case_service_server::CaseServiceServer;
     use pb::certificate_service_server::CertificateServiceServer;
@@ -137,6 +141,7 @@ pub fn routes(state: GrpcState) -> Result<tonic::service::Routes, GrpcError> {
         <NeedServiceServer<jiangsu::JiangsuApi> as NamedService>::NAME,
         <EventServiceServer<events::EventApi> as NamedService>::NAME,
         <ReportServiceServer<reports::ReportApi> as NamedService>::NAME,
+        <AuditServiceServer<audit::AuditApi> as NamedService>::NAME,
     ];
 
     let (reporter, health) = tonic_health::server::health_reporter();
@@ -204,6 +209,10 @@ pub fn routes(state: GrpcState) -> Result<tonic::service::Routes, GrpcError> {
         .add_service(service!(
             EventServiceServer,
             events::EventApi::new(state.clone())
+        ))
+        .add_service(service!(
+            AuditServiceServer,
+            audit::AuditApi::new(state.clone())
         ))
         .add_service(service!(
             ReportServiceServer,

@@ -16,15 +16,18 @@
 //! - **No personal data.** Projectors never decrypt; read models hold ids, codes, dates and counts.
 //! - SQL lives in constants with binds only.
 
+pub mod audit_history;
 pub mod compliance;
 pub mod coverage;
 mod error;
 pub mod frequency;
 pub mod parked;
 pub mod rebuild;
+pub mod replay;
 pub mod runtime;
 pub mod summary_board;
 
+pub use audit_history::{AuditHistoryProjector, History, HistoryFilter, HistoryRow, history};
 pub use compliance::{
     Compliance, ComplianceProjector, HostWithoutTeam, TeamShortfall, VolunteerShortfall, compliance,
 };

@@ -35,7 +35,7 @@ use crate::runtime::{BatchOutcome, Projector, apply_batch, lock_key};
 /// The runtime's bookkeeping tables, shadowed next to the read-model tables.
 const BOOKKEEPING: &[&str] = &["projection_checkpoints", "projection_parked"];
 
-mod sql {
+pub(crate) mod sql {
     //! Templates: `{schema}` and `{table}` / `{tables}` are replaced only by checked static identifiers.
 
     pub const DROP_SCHEMA: &str = "DROP SCHEMA IF EXISTS {schema} CASCADE";
@@ -222,7 +222,7 @@ impl fmt::Display for RebuildReport {
 }
 
 /// `name` is a plain lower-case identifier (no quoting needed, nothing to inject).
-fn checked(name: &'static str) -> Result<&'static str, ProjectionError> {
+pub(crate) fn checked(name: &'static str) -> Result<&'static str, ProjectionError> {
     let mut chars = name.chars();
     let first_ok = chars
         .next()
@@ -236,7 +236,7 @@ fn checked(name: &'static str) -> Result<&'static str, ProjectionError> {
     }
 }
 
-fn tables_of<P: Projector>(projector: &P) -> Result<Vec<&'static str>, ProjectionError> {
+pub(crate) fn tables_of<P: Projector>(projector: &P) -> Result<Vec<&'static str>, ProjectionError> {
     let tables = projector.tables();
     if tables.is_empty() {
         return Err(ProjectionError::Corrupt(format!(
@@ -251,13 +251,13 @@ fn shadow_schema(projector_id: &'static str) -> Result<String, ProjectionError> 
     Ok(format!("shadow_{}", checked(projector_id)?))
 }
 
-fn ddl(template: &str, schema: &str, table: &str) -> String {
+pub(crate) fn ddl(template: &str, schema: &str, table: &str) -> String {
     template
         .replace("{schema}", schema)
         .replace("{table}", table)
 }
 
-fn qualified_list(schema: &str, tables: &[&'static str]) -> String {
+pub(crate) fn qualified_list(schema: &str, tables: &[&'static str]) -> String {
     tables
         .iter()
         .map(|t| format!("{schema}.{t}"))
@@ -265,23 +265,44 @@ fn qualified_list(schema: &str, tables: &[&'static str]) -> String {
         .join(", ")
 }
 
-async fn execute(conn: &mut PgConnection, statement: String) -> Result<(), ProjectionError> {
+pub(crate) async fn execute(
+    conn: &mut PgConnection,
+    statement: String,
+) -> Result<(), ProjectionError> {
     sqlx::query(AssertSqlSafe(statement)).execute(conn).await?;
     Ok(())
 }
 
-fn count_u64(n: i64) -> Result<u64, ProjectionError> {
+pub(crate) fn count_u64(n: i64) -> Result<u64, ProjectionError> {
     u64::try_from(n).map_err(|_| ProjectionError::Corrupt(format!("row count {n}")))
 }
 
-async fn digest_in(
+pub(crate) async fn digest_in(
     conn: &mut PgConnection,
     schema: &str,
     tables: &[&'static str],
 ) -> Result<Digest, ProjectionError> {
     let mut tx = conn.begin().await?;
+    digest_snapshot(&mut tx).await?;
+    let digest = digest_tables(&mut tx, schema, tables).await?;
+    tx.commit().await?;
+    Ok(digest)
+}
+
+/// Make the transaction just begun on `tx` a read-only snapshot with session-independent row text (the
+/// first statements of a digest transaction).
+pub(crate) async fn digest_snapshot(tx: &mut PgConnection) -> Result<(), ProjectionError> {
     sqlx::query(sql::DIGEST_SNAPSHOT).execute(&mut *tx).await?;
     sqlx::query(sql::DIGEST_SETTINGS).execute(&mut *tx).await?;
+    Ok(())
+}
+
+/// The digest of `schema`'s copy of `tables`, inside a transaction prepared by [`digest_snapshot`].
+pub(crate) async fn digest_tables(
+    tx: &mut PgConnection,
+    schema: &str,
+    tables: &[&'static str],
+) -> Result<Digest, ProjectionError> {
     let mut out = Vec::with_capacity(tables.len());
     let mut all = String::new();
     for table in tables {
@@ -297,7 +318,6 @@ async fn digest_in(
         .bind(all)
         .fetch_one(&mut *tx)
         .await?;
-    tx.commit().await?;
     Ok(Digest {
         combined,
         tables: out,
@@ -313,7 +333,7 @@ pub async fn digest<P: Projector>(pool: &PgPool, projector: &P) -> Result<Digest
 }
 
 /// A dedicated owner connection (not pooled: the swap and the locks must not starve the pool).
-async fn connect(options: &PgConnectOptions) -> Result<PgConnection, ProjectionError> {
+pub(crate) async fn connect(options: &PgConnectOptions) -> Result<PgConnection, ProjectionError> {
     Ok(PgConnection::connect_with(options).await?)
 }
 
@@ -346,7 +366,31 @@ async fn create_shadow(
     sqlx::query(sql::CATALOG_PATH).execute(&mut *conn).await?;
     execute(conn, ddl(sql::DROP_SCHEMA, schema, "")).await?;
     execute(conn, ddl(sql::CREATE_SCHEMA, schema, "")).await?;
-    for table in tables.iter().chain(BOOKKEEPING) {
+    create_bookkeeping(conn, schema).await?;
+    create_tables(conn, schema, tables).await
+}
+
+/// The runtime's bookkeeping tables (`projection_checkpoints`, `projection_parked`), empty, in `schema`.
+pub(crate) async fn create_bookkeeping(
+    conn: &mut PgConnection,
+    schema: &str,
+) -> Result<(), ProjectionError> {
+    sqlx::query(sql::CATALOG_PATH).execute(&mut *conn).await?;
+    for table in BOOKKEEPING {
+        execute(conn, ddl(sql::CREATE_LIKE, schema, table)).await?;
+    }
+    Ok(())
+}
+
+/// Empty copies of the live `tables` in the existing `schema`: columns, constraints and indexes as in
+/// `public` (with the live index names), foreign keys re-pointed at the copies.
+pub(crate) async fn create_tables(
+    conn: &mut PgConnection,
+    schema: &str,
+    tables: &[&'static str],
+) -> Result<(), ProjectionError> {
+    sqlx::query(sql::CATALOG_PATH).execute(&mut *conn).await?;
+    for table in tables {
         execute(conn, ddl(sql::CREATE_LIKE, schema, table)).await?;
     }
     // LIKE copies neither foreign keys nor index names.
@@ -363,28 +407,47 @@ async fn create_shadow(
 
 /// Counters of the shadow's build.
 #[derive(Debug, Default)]
-struct Applied {
-    events: u64,
-    applied: u64,
-    parked: u64,
-    batches: u64,
+pub(crate) struct Applied {
+    pub(crate) events: u64,
+    pub(crate) applied: u64,
+    pub(crate) parked: u64,
+    pub(crate) batches: u64,
 }
 
-/// Apply the log after `checkpoint` to the shadow until caught up to the fence; the new checkpoint.
-async fn catch_up<P: Projector>(
+/// Apply the log after `checkpoint` to the shadow until caught up to the fence — or, with `until`, to
+/// the last event at or before `until` (never beyond it); the new checkpoint. `on_batch` is told the
+/// counters and the checkpoint after each committed batch.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the crate's one catch-up loop, shared by rebuild and replay, with its state spelled out"
+)]
+pub(crate) async fn catch_up<P: Projector>(
     store: &EventStore,
     shadow: &PgPool,
     projector: &P,
     mut checkpoint: Token,
     batch: i64,
     counts: &mut Applied,
+    until: Option<Token>,
+    on_batch: &(dyn Fn(&Applied, Token) + Sync),
 ) -> Result<Token, ProjectionError> {
     loop {
-        let page = store.read_all_after(checkpoint, batch).await?;
+        if until.is_some_and(|u| checkpoint >= u) {
+            return Ok(checkpoint);
+        }
+        let mut page = store.read_all_after(checkpoint, batch).await?;
+        let full = i64::try_from(page.len()).is_ok_and(|n| n >= batch);
+        let mut last_page = !full;
+        if let Some(until) = until {
+            // The page is in the global order: everything after the first event beyond `until` is too.
+            if let Some(beyond) = page.iter().position(|e| e.token > until) {
+                page.truncate(beyond);
+                last_page = true;
+            }
+        }
         if page.is_empty() {
             return Ok(checkpoint);
         }
-        let full = i64::try_from(page.len()).is_ok_and(|n| n >= batch);
         match apply_batch(shadow, projector, checkpoint, &page).await? {
             BatchOutcome::Committed {
                 checkpoint: next,
@@ -396,6 +459,7 @@ async fn catch_up<P: Projector>(
                 counts.applied += applied;
                 counts.parked += parked;
                 counts.batches += 1;
+                on_batch(counts, checkpoint);
             }
             BatchOutcome::Fenced { found } => {
                 return Err(ProjectionError::Corrupt(format!(
@@ -404,11 +468,14 @@ async fn catch_up<P: Projector>(
                 )));
             }
         }
-        if !full {
+        if last_page {
             return Ok(checkpoint);
         }
     }
 }
+
+/// The `on_batch` of a catch-up nobody watches.
+pub(crate) fn unobserved(_: &Applied, _: Token) {}
 
 fn retryable(error: &ProjectionError) -> bool {
     match error {
@@ -458,6 +525,8 @@ async fn swap<P: Projector>(
         checkpoint,
         options.batch_size.max(1),
         counts,
+        None,
+        &unobserved,
     )
     .await?;
     tracing::info!(
@@ -528,10 +597,29 @@ pub async fn rebuild<P: Projector>(
         .await?;
     let batch = options.batch_size.max(1);
     let mut counts = Applied::default();
-    let mut checkpoint =
-        catch_up(store, &shadow, projector, Token::START, batch, &mut counts).await?;
+    let mut checkpoint = catch_up(
+        store,
+        &shadow,
+        projector,
+        Token::START,
+        batch,
+        &mut counts,
+        None,
+        &unobserved,
+    )
+    .await?;
     // A second pass picks up what arrived during the first, so the swap has little left to apply.
-    checkpoint = catch_up(store, &shadow, projector, checkpoint, batch, &mut counts).await?;
+    checkpoint = catch_up(
+        store,
+        &shadow,
+        projector,
+        checkpoint,
+        batch,
+        &mut counts,
+        None,
+        &unobserved,
+    )
+    .await?;
     let build = started.elapsed();
     tracing::info!(projector = id, events = counts.events, %checkpoint, ?build, "shadow built");
 

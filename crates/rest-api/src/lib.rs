@@ -40,6 +40,8 @@ mod routes;
 pub struct RestState {
     pub ledger: Ledger,
     pub reads: ReadModels,
+    /// The auditors' queries and the notary's public key.
+    pub audit: app::Audit,
     pub auth: Arc<Authenticator>,
     pub config: RestConfig,
 }
@@ -113,6 +115,7 @@ impl Modify for Security {
         (name = "needs", description = "Community needs taken by teams (B10)"),
         (name = "events", description = "The event log: one stream, or the whole log by cursor"),
         (name = "reports", description = "Read models with read-your-writes: coverage (A1/A2), compliance (A3–A6), activity frequency (A13/A17), summary board (A16)"),
+        (name = "audit", description = "Auditors and supervisors: audit history (A20), the notary's signed checkpoints and verification status, its public key"),
     )
 )]
 struct ApiDoc;

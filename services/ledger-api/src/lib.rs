@@ -9,6 +9,8 @@
 //! - the REST listener (`/api/v1`, `/openapi.json`, `/swagger-ui`, `/livez`, `/readyz`, `/metrics`);
 //! - the gRPC listener (the partner services, `grpc.health.v1`, reflection);
 //! - the projectors (one runner each; across replicas one leads and the others stand by);
+//! - the notary, when `LEDGER_NOTARY_KEY_FILE` names its key: signed checkpoints of the log every
+//!   `LEDGER_NOTARY_EVERY_EVENTS` events or `LEDGER_NOTARY_EVERY_MS` (one notary leads across replicas);
 //! - the event notifier (wakes other replicas' subscriptions) and the hourly idempotency-key purge.
 //!
 //! Policy: configuration is validated before anything listens, and each error names its variable.
@@ -24,10 +26,11 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::{Actor, Ledger, ReadModels, Role};
+use app::{Actor, Audit, Ledger, ReadModels, Role};
+use notary::{Notary, NotaryConfig, NotaryKey};
 use projections::{
-    ComplianceProjector, CoverageProjector, FrequencyProjector, Progress, Projector, Runner,
-    RunnerConfig, SummaryBoardProjector,
+    AuditHistoryProjector, ComplianceProjector, CoverageProjector, FrequencyProjector, Progress,
+    Projector, Runner, RunnerConfig, SummaryBoardProjector,
 };
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use tokio::net::TcpListener;
@@ -110,6 +113,17 @@ pub struct Config {
     /// Run the projectors in this process (one leads across replicas; the others stand by).
     #[arg(long, env = "LEDGER_PROJECTORS", default_value_t = true, action = clap::ArgAction::Set)]
     pub projectors: bool,
+    /// The notary's Ed25519 private key (PKCS#8 PEM file, e.g. from `ledger-audit keygen`). When set, the
+    /// notary signs checkpoints of the log (one leads across replicas) and the public key is served;
+    /// when unset, no notary runs in this process.
+    #[arg(long, env = "LEDGER_NOTARY_KEY_FILE")]
+    pub notary_key_file: Option<std::path::PathBuf>,
+    /// The notary signs a checkpoint after this many events…
+    #[arg(long, env = "LEDGER_NOTARY_EVERY_EVENTS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+    pub notary_every_events: u64,
+    /// …or after this many milliseconds when fewer arrived.
+    #[arg(long, env = "LEDGER_NOTARY_EVERY_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(10..=86_400_000))]
+    pub notary_every_ms: u64,
 }
 
 impl std::fmt::Debug for Config {
@@ -121,6 +135,9 @@ impl std::fmt::Debug for Config {
             .field("campaign_id", &self.campaign_id)
             .field("env", &self.env)
             .field("dev_tokens", &self.dev_tokens)
+            .field("notary_key_file", &self.notary_key_file)
+            .field("notary_every_events", &self.notary_every_events)
+            .field("notary_every_ms", &self.notary_every_ms)
             .finish_non_exhaustive()
     }
 }
@@ -159,6 +176,8 @@ pub struct Running {
     /// `(role, bearer token)` per development actor (only with `--dev-tokens`).
     pub dev_tokens: Vec<(Role, String)>,
     pub ledger: Ledger,
+    /// The progress of this process's notary (`None` without `LEDGER_NOTARY_KEY_FILE`).
+    pub notary: Option<watch::Receiver<notary::NotaryProgress>>,
     stop: watch::Sender<bool>,
     tasks: JoinSet<()>,
 }
@@ -234,6 +253,20 @@ fn authenticator(
     }
 }
 
+/// The notary's key, read and checked at start (`None`, with one warning, when not configured).
+fn notary_key(config: &Config) -> Result<Option<Arc<NotaryKey>>, StartError> {
+    let Some(path) = &config.notary_key_file else {
+        tracing::warn!(
+            "LEDGER_NOTARY_KEY_FILE is not set: no notary runs in this process (no signed checkpoints \
+             from here) and no notary public key is served"
+        );
+        return Ok(None);
+    };
+    NotaryKey::from_file(path)
+        .map(|key| Some(Arc::new(key)))
+        .map_err(|e| config_error("LEDGER_NOTARY_KEY_FILE", e))
+}
+
 fn ledger(
     config: &Config,
     pool: &sqlx::PgPool,
@@ -283,6 +316,7 @@ pub async fn start(
 ) -> Result<Running, StartError> {
     let (auth, dev_issuer) = authenticator(&config)?;
     let auth = Arc::new(auth);
+    let notary_key = notary_key(&config)?;
     if let Some(url) = &config.migration_database_url {
         migrate(url).await?;
     }
@@ -344,7 +378,38 @@ pub async fn start(
             SummaryBoardProjector,
             &stop_rx,
         );
+        spawn_projector(
+            &mut tasks,
+            &mut progress,
+            &store,
+            AuditHistoryProjector,
+            &stop_rx,
+        );
     }
+
+    // The notary: signed checkpoints of the log (one leads across replicas; the others stand by).
+    let notary_progress = notary_key.as_ref().map(|key| {
+        let notary = Notary::new(
+            store.clone(),
+            key.clone(),
+            NotaryConfig {
+                every_events: config.notary_every_events,
+                every: Duration::from_millis(config.notary_every_ms),
+                ..NotaryConfig::default()
+            },
+        );
+        let progress = notary.progress();
+        let mut rx = stop_rx.clone();
+        tasks.spawn(async move {
+            notary
+                .run(async move {
+                    let _ = rx.wait_for(|s| *s).await;
+                })
+                .await;
+        });
+        tracing::info!(key_id = key.key_id(), "notary started");
+        progress
+    });
     let commands = metrics::CommandCounters::default();
     let metrics_state = metrics::MetricsState {
         pool: pool.clone(),
@@ -353,15 +418,21 @@ pub async fn start(
             ComplianceProjector.id(),
             FrequencyProjector.id(),
             SummaryBoardProjector.id(),
+            AuditHistoryProjector.id(),
         ],
         progress: progress.clone(),
         commands: commands.clone(),
+        notary: notary_progress.clone(),
     };
     let reads = ReadModels::new(
         ledger.clone(),
         progress,
         Duration::from_millis(config.read_wait_ms),
     );
+    let audit = match &notary_key {
+        Some(key) => Audit::new(ledger.clone(), reads.clone()).with_notary_public_key(key.public()),
+        None => Audit::new(ledger.clone(), reads.clone()),
+    };
 
     // The notifier wakes other replicas' subscriptions; restarted after a database outage.
     {
@@ -416,6 +487,7 @@ pub async fn start(
     let rest = rest_api::router(rest_api::RestState {
         ledger: ledger.clone(),
         reads: reads.clone(),
+        audit: audit.clone(),
         auth: auth.clone(),
         config: rest_api::RestConfig {
             cors_origins: config.cors_origins.clone(),
@@ -446,6 +518,7 @@ pub async fn start(
     let routes = grpc_api::routes(grpc_api::GrpcState {
         ledger: ledger.clone(),
         reads,
+        audit,
         auth,
     })?;
     let grpc_addr = grpc.local_addr()?;
@@ -474,6 +547,7 @@ pub async fn start(
         grpc_addr,
         dev_tokens,
         ledger,
+        notary: notary_progress,
         stop,
         tasks,
     })

@@ -17,7 +17,8 @@ use ledger_api::Config;
 use projections::parked::{ParkedError, ParkedEvent, RetryReport};
 use projections::rebuild::{RebuildOptions, RebuildReport, rebuild};
 use projections::{
-    ComplianceProjector, CoverageProjector, FrequencyProjector, Projector, SummaryBoardProjector,
+    AuditHistoryProjector, ComplianceProjector, CoverageProjector, FrequencyProjector, Projector,
+    SummaryBoardProjector,
 };
 
 /// `ledger-api rebuild`: rebuild read models from the log with no downtime.
@@ -104,11 +105,12 @@ struct ParkedTarget {
     projector: String,
 }
 
-const PROJECTORS: [&str; 4] = [
+const PROJECTORS: [&str; 5] = [
     CoverageProjector::ID,
     ComplianceProjector::ID,
     FrequencyProjector::ID,
     SummaryBoardProjector::ID,
+    AuditHistoryProjector::ID,
 ];
 
 #[tokio::main]
@@ -147,9 +149,16 @@ async fn main() -> anyhow::Result<()> {
             running.http_addr
         );
         eprintln!(
-            "     OpenAPI: http://{0}/openapi.json  Swagger UI: http://{0}/swagger-ui/  gRPC (reflection on): {1}\n",
+            "     OpenAPI: http://{0}/openapi.json  Swagger UI: http://{0}/swagger-ui/  gRPC (reflection on): {1}",
             running.http_addr, running.grpc_addr
         );
+        if running.notary.is_some() {
+            eprintln!(
+                "     Notary public key: http://{}/.well-known/vledger/notary-public-key.pem  (auditor token: /api/v1/audit/status)",
+                running.http_addr
+            );
+        }
+        eprintln!();
     }
     shutdown_signal().await;
     tracing::info!("shutting down: draining in-flight requests and projector batches");
@@ -203,6 +212,9 @@ async fn run_rebuild(args: RebuildArgs) -> anyhow::Result<()> {
             FrequencyProjector::ID => one(&store, &FrequencyProjector, &rebuild_options).await,
             SummaryBoardProjector::ID => {
                 one(&store, &SummaryBoardProjector, &rebuild_options).await
+            }
+            AuditHistoryProjector::ID => {
+                one(&store, &AuditHistoryProjector, &rebuild_options).await
             }
             other => Err(anyhow::anyhow!("unknown projector {other:?}")),
         }?;
@@ -373,6 +385,9 @@ async fn parked_retry(
             }
             SummaryBoardProjector::ID => {
                 projections::parked::retry(store, &SummaryBoardProjector, s).await
+            }
+            AuditHistoryProjector::ID => {
+                projections::parked::retry(store, &AuditHistoryProjector, s).await
             }
             other => return Err(anyhow::anyhow!("unknown projector {other:?}")),
         }

@@ -4,7 +4,8 @@
 //! Policy of this module:
 //! - **Computed when scraped.** Nothing is counted on the request path: each scrape reads the projector
 //!   runners' progress watches, the pool's counters and a few bounded SQL queries (the consts in [`sql`]),
-//!   and encodes a fresh registry. A scrape costs three queries on the service's pool.
+//!   and encodes a fresh registry. A scrape costs four or five queries on the service's pool (the
+//!   notary's newest checkpoint is read from the database unless this process's notary leads).
 //! - **Every projector, running here or not.** The projectors known to this binary and every row of
 //!   `projection_checkpoints` are listed, so a replica started with `LEDGER_PROJECTORS=false` (or a
 //!   standby) still shows the lag of the read models it serves.
@@ -37,8 +38,17 @@
 //!   `rejected` (4xx; a gRPC status the caller caused) or `failed` (5xx; a gRPC status of the service or
 //!   the database).
 //!
+//! - `ledger_notary_leader`: 1 if the notary in this process holds the notary lock (0 when it stands by
+//!   or no notary key is configured here).
+//! - `ledger_notary_checkpoint_sequence`: the newest signed checkpoint's sequence (0 before the first):
+//!   from the leading notary's progress, else from the database (a standby or a replica without a key).
+//! - `ledger_notary_checkpoint_age_seconds`: now − the newest checkpoint's `signed_at` (absent before
+//!   the first checkpoint). Alert when it exceeds a few `LEDGER_NOTARY_EVERY_MS` while events arrive.
+//! - `ledger_notary_uncovered_events`: committed events (below the fence) after the newest checkpoint —
+//!   the tail no signature covers yet (an unbounded count: it stays small while a notary runs).
+//!
 //! Not yet here (issue #7): the append latency histogram (needs a hook in the event store or the
-//! application layer) and the notary checkpoint age.
+//! application layer).
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -52,6 +62,7 @@ use axum::http::{Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use notary::NotaryProgress;
 use projections::Progress;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -255,6 +266,8 @@ pub struct MetricsState {
     pub progress: BTreeMap<&'static str, watch::Receiver<Progress>>,
     /// Commands counted at the adapters.
     pub commands: CommandCounters,
+    /// The progress of the notary in this process (`None`: no notary key configured here).
+    pub notary: Option<watch::Receiver<NotaryProgress>>,
 }
 
 /// `GET /metrics`.
@@ -276,6 +289,7 @@ async fn scrape(State(state): State<Arc<MetricsState>>) -> Response {
     let mut registry = Registry::default();
     projector_metrics(&state, &mut registry).await;
     fence_metrics(&state.pool, &mut registry).await;
+    notary_metrics(&state, &mut registry).await;
     pool_metrics(&state.pool, &mut registry);
     registry.register(
         "ledger_commands",
@@ -428,6 +442,76 @@ async fn fence_metrics(pool: &PgPool, registry: &mut Registry) {
         "Age of the oldest transaction holding an xid (0 when none)",
         hold,
     );
+}
+
+async fn notary_metrics(state: &MetricsState, registry: &mut Registry) {
+    // Never hold the watch's lock across an await: copy what is needed.
+    let (leader, led) = match &state.notary {
+        Some(rx) => {
+            let p = rx.borrow();
+            (p.leader, p.leader.then(|| p.latest.clone()))
+        }
+        None => (false, None),
+    };
+    let gauge: Gauge = Gauge::default();
+    gauge.set(i64::from(leader));
+    registry.register(
+        "ledger_notary_leader",
+        "1 if the notary in this process holds the notary lock (it signs the checkpoints)",
+        gauge,
+    );
+
+    // The leader knows its newest checkpoint; anyone else reads it from the database.
+    let latest = match led {
+        Some(latest) => latest,
+        None => match notary::store::latest(&state.pool).await {
+            Ok(latest) => latest,
+            Err(e) => {
+                tracing::warn!(error = %e, "metrics: newest checkpoint query failed; notary checkpoint metrics omitted");
+                return;
+            }
+        },
+    };
+    let sequence: Gauge = Gauge::default();
+    sequence.set(
+        latest
+            .as_ref()
+            .map_or(0, |c| i64::try_from(c.sequence).unwrap_or(i64::MAX)),
+    );
+    registry.register(
+        "ledger_notary_checkpoint_sequence",
+        "Sequence of the newest signed checkpoint (0 before the first)",
+        sequence,
+    );
+    if let Some(cp) = &latest {
+        let age = Gauge::<f64, AtomicU64>::default();
+        let micros = (chrono::Utc::now() - cp.signed_at)
+            .num_microseconds()
+            .unwrap_or(i64::MAX);
+        age.set(micros.max(0) as f64 / 1e6);
+        registry.register(
+            "ledger_notary_checkpoint_age_seconds",
+            "Seconds since the newest checkpoint was signed",
+            age,
+        );
+    }
+    let after = latest
+        .as_ref()
+        .map_or(eventstore::Token::START, |c| c.token);
+    match notary::store::count_after(&state.pool, after).await {
+        Ok(n) => {
+            let uncovered: Gauge = Gauge::default();
+            uncovered.set(i64::try_from(n).unwrap_or(i64::MAX));
+            registry.register(
+                "ledger_notary_uncovered_events",
+                "Committed events after the newest checkpoint (not yet covered by a signature)",
+                uncovered,
+            );
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "metrics: uncovered events query failed; omitted");
+        }
+    }
 }
 
 fn pool_metrics(pool: &PgPool, registry: &mut Registry) {

@@ -11,6 +11,7 @@ use crate::dto::WriteAccepted;
 use crate::error::ApiError;
 
 mod activities;
+mod audit;
 mod campaigns;
 mod cases;
 mod certificates;
@@ -61,4 +62,5 @@ pub(crate) fn all(router: OpenApiRouter<RestState>) -> OpenApiRouter<RestState> 
         .merge(needs::routes())
         .merge(events::routes())
         .merge(reports::routes())
+        .merge(audit::routes())
 }

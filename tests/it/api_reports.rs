@@ -826,3 +826,118 @@ async fn report_endpoints_are_in_the_openapi_document() {
         assert!(doc["components"]["schemas"][schema].is_object(), "{schema}");
     }
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// The annual evaluation as files (XLSX / CSV / SVG)
+// ---------------------------------------------------------------------------------------------------------
+
+async fn download(svc: &TestService, query: &str, bearer: &str) -> reqwest::Response {
+    Client::new()
+        .get(format!("{}/api/v1/reports/evaluation?{query}", svc.http))
+        .header("authorization", bearer)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_evaluation_files_show_the_same_figures_as_the_coverage_report() {
+    let svc = TestService::start_with_demo().await;
+    let api = Api::new(&svc);
+    let city = svc.dev_bearer(Role::CityCdc);
+    let date = "2024-12-31";
+    // Every read model has taken in the demo before anything is compared.
+    let head = crate::support::head(svc.ledger().store()).await;
+    let wait = format!("&min_token={head}");
+
+    let res = download(
+        &svc,
+        &format!("region=330600&date={date}&format=csv{wait}"),
+        &city,
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], "text/csv; charset=utf-8");
+    assert_eq!(
+        res.headers()["content-disposition"],
+        "attachment; filename=\"evaluation-330600-2024-12-31.csv\""
+    );
+    let bytes = res.bytes().await.unwrap();
+    assert!(bytes.starts_with("\u{feff}".as_bytes()), "UTF-8 BOM");
+    let text = String::from_utf8(bytes[3..].to_vec()).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next().unwrap(), exports::COLUMNS.join(","));
+    let rows: Vec<Vec<String>> = lines
+        .map(|l| l.split(',').map(str::to_owned).collect())
+        .collect();
+    assert!(rows.len() >= 3, "the demo's counties and the city: {text}");
+    assert_eq!(rows.last().unwrap()[0], "330600", "the city row is last");
+    for row in &rows {
+        let c = api
+            .get(
+                &format!(
+                    "/api/v1/reports/coverage?region={}&date={date}{wait}",
+                    row[0]
+                ),
+                &city,
+            )
+            .await;
+        let c = c.ok();
+        assert_eq!(row[5], c["registered_volunteers"].to_string(), "{row:?}");
+        assert_eq!(row[6], c["per_100k"].as_str().unwrap_or(""), "{row:?}");
+        let passes = match c["passes"].as_bool() {
+            Some(true) => "达标",
+            Some(false) => "未达标",
+            None => "无人口数据",
+        };
+        assert_eq!(row[7], passes, "{row:?}");
+        assert_eq!(row[9], c["active_volunteers"].to_string(), "{row:?}");
+    }
+
+    let xlsx = download(
+        &svc,
+        &format!("region=330600&date={date}&format=xlsx"),
+        &city,
+    )
+    .await;
+    assert_eq!(xlsx.status(), StatusCode::OK);
+    assert_eq!(
+        xlsx.headers()["content-type"],
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    );
+    assert!(xlsx.bytes().await.unwrap().starts_with(b"PK\x03\x04"));
+
+    let svg = download(
+        &svc,
+        &format!("region=330600&date={date}&format=svg"),
+        &city,
+    )
+    .await;
+    assert_eq!(svg.status(), StatusCode::OK);
+    assert_eq!(svg.headers()["content-type"], "image/svg+xml");
+    let svg = svg.text().await.unwrap();
+    assert_eq!(
+        svg.matches("<rect ").count(),
+        rows.len() - 1,
+        "a bar per county"
+    );
+    assert!(svg.contains("达标线 10/10万"));
+
+    // Bad input names the parameter; a county CDC cannot export the city.
+    let bad = api
+        .get(
+            &format!("/api/v1/reports/evaluation?region=330600&date={date}&format=pdf"),
+            &city,
+        )
+        .await;
+    bad.problem(400, "invalid_argument", Some("format"));
+    let county = svc.dev_bearer(Role::CountyCdc);
+    let out = api
+        .get(
+            &format!("/api/v1/reports/evaluation?region=330600&date={date}&format=csv"),
+            &county,
+        )
+        .await;
+    assert_eq!(out.status, StatusCode::FORBIDDEN, "{}", out.body);
+    svc.stop().await;
+}

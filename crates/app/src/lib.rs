@@ -16,6 +16,7 @@ pub mod audit;
 mod commands;
 pub mod demo;
 pub mod error;
+pub mod evaluation;
 pub mod events;
 pub mod ledger;
 mod personal;

@@ -75,6 +75,10 @@ impl ReadModels {
         }
     }
 
+    pub(crate) fn ledger(&self) -> &Ledger {
+        &self.ledger
+    }
+
     pub fn max_wait(&self) -> Duration {
         self.max_wait
     }

@@ -1,17 +1,21 @@
 //! Reports from the read models, with read-your-writes (`min_token`: wait, bounded, then 503).
 //!
-//! Policy: coverage (A1/A2), compliance (A3–A6), activity frequency (A13/A17) and the summary board
-//! (A16). Scope is the app layer's (`ReadModels`); this module only parses the query (every bad value a
-//! 400 naming its parameter) and shapes the answer. Long lists — compliance findings and frequency rows —
+//! Policy: coverage (A1/A2), compliance (A3–A6), activity frequency (A13/A17), the summary board
+//! (A16), and the annual evaluation as XLSX/CSV/SVG files (`app::evaluation`). Scope is the app
+//! layer's (`ReadModels`); this module only parses the query (every bad value a 400 naming its
+//! parameter) and shapes the answer. Long lists — compliance findings and frequency rows —
 //! are paged by `limit` / `cursor` (an offset over the read model's deterministic order,
 //! `app::reads::page`), answering `next_cursor` and `has_more`; pass the answer's `as_of` as `min_token`
 //! to page one state of the read model. Enumerated values are the domain's names
 //! (`app::reads::report_name`).
 
+use app::evaluation::EvaluationFormat;
 use app::events::parse_token;
 use app::reads::{self, ComplianceFinding, Timeliness};
 use axum::Json;
 use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::ids::RegionCode;
 use eventstore::Token;
@@ -31,6 +35,7 @@ pub(super) fn routes() -> OpenApiRouter<RestState> {
         .routes(routes!(compliance))
         .routes(routes!(frequency))
         .routes(routes!(summary_board))
+        .routes(routes!(evaluation))
 }
 
 fn required_region(s: Option<&str>) -> Result<RegionCode, ApiError> {
@@ -546,4 +551,68 @@ async fn summary_board(
         parked_events: b.parked_events,
         as_of: b.as_of.to_string(),
     }))
+}
+
+/// The evaluation export query.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct EvaluationQuery {
+    /// GB/T 2260 code of the city (or a county): the total row; its counties are the other rows.
+    #[param(required = true, value_type = String, pattern = "^[1-9][0-9]{5}$")]
+    pub region: Option<String>,
+    /// Evaluation date (A2: 2024-12-31); the year's figures count from 1 January up to it.
+    #[param(required = true, value_type = String, format = Date)]
+    pub date: Option<String>,
+    /// `xlsx` or `csv` (the table, Chinese headers), or `svg` (coverage by county against the A1 line).
+    #[param(required = true, value_type = String, pattern = "^(xlsx|csv|svg)$")]
+    pub format: Option<String>,
+    /// A write's token: wait until the read models have passed it (bounded; 503 when they have not).
+    pub min_token: Option<String>,
+}
+
+fn evaluation_format(s: Option<&str>) -> Result<EvaluationFormat, ApiError> {
+    match s {
+        Some("xlsx") => Ok(EvaluationFormat::Xlsx),
+        Some("csv") => Ok(EvaluationFormat::Csv),
+        Some("svg") => Ok(EvaluationFormat::Svg),
+        Some(other) => Err(ApiError::invalid(
+            "format",
+            format!("{other:?} is not one of xlsx, csv, svg"),
+        )),
+        None => Err(ApiError::invalid(
+            "format",
+            "the format query parameter is required (xlsx, csv or svg)",
+        )),
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/reports/evaluation", tag = "reports", params(EvaluationQuery),
+    responses((status = 200, description = "The annual evaluation as a file (attachment)",
+        content(
+            (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            (String = "text/csv"),
+            (String = "image/svg+xml")
+        ))))]
+async fn evaluation(
+    State(s): State<RestState>,
+    Caller(actor): Caller,
+    QueryParams(q): QueryParams<EvaluationQuery>,
+) -> Result<Response, ApiError> {
+    let code = required_region(q.region.as_deref())?;
+    let date = required_date("date", q.date.as_deref())?;
+    let format = evaluation_format(q.format.as_deref())?;
+    let min_token = min_token(q.min_token.as_deref())?;
+    let file = s
+        .reads
+        .evaluation_file(&actor, code, date, format, min_token)
+        .await?;
+    let disposition = format!("attachment; filename=\"{}\"", file.file_name);
+    Ok((
+        [
+            (header::CONTENT_TYPE, file.format.content_type().to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        file.bytes,
+    )
+        .into_response())
 }

@@ -22,6 +22,7 @@ mod app_areas;
 mod app_summaries;
 mod app_volunteers;
 mod demo;
+mod disclosure;
 mod eventstore_append;
 mod eventstore_integrity;
 mod eventstore_order;

@@ -14,6 +14,7 @@
 pub mod actor;
 pub mod audit;
 mod commands;
+pub mod disclosure;
 pub mod demo;
 pub mod error;
 pub mod evaluation;

@@ -106,6 +106,19 @@ pub(crate) struct Prepared<'a, A: Aggregate> {
     pub occurred_at: Option<DateTime<Utc>>,
 }
 
+/// What [`Ledger::append_decided`] writes besides the events.
+pub(crate) struct Append<'a> {
+    /// The command's name in the metadata (`CommandKind::name`, or a permission's name).
+    pub command_name: &'static str,
+    pub stream_id: String,
+    /// The stream's version the events were decided on (0: a new stream).
+    pub version: u64,
+    pub subject: &'a Subject,
+    pub fingerprint: [u8; 32],
+    pub claims: Vec<Claim>,
+    pub occurred_at: DateTime<Utc>,
+}
+
 impl Ledger {
     /// Answer a retried command from the log, before anything else happens.
     pub(crate) async fn replayed(
@@ -199,21 +212,42 @@ impl Ledger {
                 replayed: false,
             });
         }
+        let append = Append {
+            command_name: p.kind.name(),
+            stream_id: p.loaded.stream_id,
+            version: p.loaded.version,
+            subject: &p.subject,
+            fingerprint: p.fingerprint,
+            claims: p.claims,
+            occurred_at: p.occurred_at.unwrap_or(received_at),
+        };
+        self.append_decided(ctx, append, &events).await
+    }
+
+    /// Append events already decided and authorised (by [`Ledger::commit`], or by an access record
+    /// such as a disclosure, authorised by a permission): metadata, the expected version, the
+    /// idempotency row and claims, in one statement.
+    pub(crate) async fn append_decided<E: DomainEvent>(
+        &self,
+        ctx: &CommandContext,
+        a: Append<'_>,
+        events: &[E],
+    ) -> Result<CommandOutcome, AppError> {
         let metadata = serde_json::to_string(&Metadata {
             actor: &ctx.actor.subject,
             role: ctx.actor.role.as_str(),
             actor_regions: ctx.actor.regions.iter().map(ToString::to_string).collect(),
             actor_teams: ctx.actor.teams.iter().map(ToString::to_string).collect(),
-            subject_region: p.subject.region.to_string(),
-            subject_team: p.subject.team.map(|t| t.to_string()),
-            command: p.kind.name(),
+            subject_region: a.subject.region.to_string(),
+            subject_team: a.subject.team.map(|t| t.to_string()),
+            command: a.command_name,
             idempotency_key: &ctx.idempotency_key,
             correlation_id: ctx.correlation_id.as_deref(),
             causation_id: ctx.causation_id.as_deref(),
             client: &ctx.client,
         })
         .map_err(|e| AppError::internal("encoding metadata", &e))?;
-        let occurred_at = p.occurred_at.unwrap_or(received_at);
+        let occurred_at = a.occurred_at;
         let new_events = events
             .iter()
             .map(|e| {
@@ -228,20 +262,20 @@ impl Ledger {
                 })
             })
             .collect::<Result<Vec<_>, AppError>>()?;
-        let expected = if p.loaded.version == 0 {
+        let expected = if a.version == 0 {
             ExpectedVersion::NoStream
         } else {
-            ExpectedVersion::Exact(p.loaded.version)
+            ExpectedVersion::Exact(a.version)
         };
         let request = AppendRequest {
-            stream_id: p.loaded.stream_id,
+            stream_id: a.stream_id,
             expected,
             events: new_events,
-            command: self.identity(ctx, p.fingerprint),
-            claims: p.claims,
+            command: self.identity(ctx, a.fingerprint),
+            claims: a.claims,
         };
         let outcome = self.store().append(&request).await?;
-        tracing::info!(command = p.kind.name(), stream_id = %outcome.result.stream_id, version = outcome.result.last_version, replayed = outcome.replayed, "command applied");
+        tracing::info!(command = a.command_name, stream_id = %outcome.result.stream_id, version = outcome.result.last_version, replayed = outcome.replayed, "command applied");
         Ok(CommandOutcome {
             stream_id: outcome.result.stream_id.clone(),
             version: outcome.result.last_version,

@@ -208,14 +208,30 @@ permissions!(
     /// The audit history (A20) of the regions in scope, the notary's checkpoints and the verification
     /// status (`app::audit`).
     ReadAuditHistory,
+    /// A volunteer's personal data unmasked, for a stated reason that is recorded in the log first
+    /// (`PersonalDataDisclosed`; PIPL, DOMAIN.md: the auditor "unmasks only with a recorded reason").
+    UnmaskPersonalData,
 );
 
 /// Who holds each [`Permission`], with the scope its rows are restricted to. Auditors read their granted
 /// jurisdiction, the civil-affairs supervisor its own (DOMAIN.md, roles).
-pub const READ_POLICY: &[(Permission, &[(Role, Scope)])] = &[(
-    Permission::ReadAuditHistory,
-    &[(Supervisor, Region), (Role::Auditor, Region)],
-)];
+/// Unmasking is for the staff who keep the records (CDCs) and for those who check them, never for team
+/// leaders, the Youth League or the approver; partners only when granted.
+pub const READ_POLICY: &[(Permission, &[(Role, Scope)])] = &[
+    (
+        Permission::ReadAuditHistory,
+        &[(Supervisor, Region), (Role::Auditor, Region)],
+    ),
+    (
+        Permission::UnmaskPersonalData,
+        &[
+            (CityCdc, Region),
+            (CountyCdc, Region),
+            (Supervisor, Region),
+            (Role::Auditor, Region),
+        ],
+    ),
+];
 
 /// The roles holding `permission`, with their scope rule.
 pub fn permission_rule(permission: Permission) -> &'static [(Role, Scope)] {

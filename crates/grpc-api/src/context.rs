@@ -112,6 +112,7 @@ writes!(
     RequestCorrectionRequest,
     ResolveCorrectionRequest,
     EraseVolunteerRequest,
+    DisclosePersonalDataRequest,
     RecordActivityRequest,
     CorrectActivityRequest,
     VoidActivityRequest,

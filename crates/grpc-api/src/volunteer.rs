@@ -3,6 +3,7 @@
 //! masked view (PIPL). Conversion only; personal data is never logged or echoed.
 
 use app::{AppError, RecordQualificationInput, RegisterVolunteerInput, VolunteerInput};
+use domain::disclosure::{DisclosedField, RecordDisclosure};
 use domain::identity::DocumentKind;
 use domain::ids::{ActivityId, CorrectionId, TeamId, TrainingId, VolunteerId};
 use domain::volunteer::{
@@ -281,6 +282,42 @@ impl VolunteerService for VolunteerApi {
         })
     }
 
+    async fn disclose_personal_data(
+        &self,
+        request: Request<pb::DisclosePersonalDataRequest>,
+    ) -> Result<Response<pb::DisclosePersonalDataResponse>, Status> {
+        rpc!("VolunteerService/DisclosePersonalData", {
+            let (ctx, r) = context::command(&self.state, request)?;
+            let fields = r
+                .fields
+                .iter()
+                .enumerate()
+                .map(|(i, f)| disclosed_field_in(&format!("fields[{i}]"), *f))
+                .collect::<Result<Vec<_>, AppError>>()?;
+            let command = RecordDisclosure {
+                volunteer: volunteer_id(&r.volunteer_id)?,
+                fields,
+                reason: text("reason", &r.reason)?,
+            };
+            let d = self.state.ledger.disclose_volunteer(&ctx, command).await?;
+            Ok(pb::DisclosePersonalDataResponse {
+                volunteer_id: d.volunteer.to_string(),
+                fields: d
+                    .fields
+                    .iter()
+                    .map(|f| i32::from(disclosed_field_out(*f)))
+                    .collect(),
+                name: d.name,
+                document_number: d.document_number,
+                phone: d.phone,
+                token: d
+                    .recorded_at_token
+                    .map(|t| t.to_string())
+                    .unwrap_or_default(),
+            })
+        })
+    }
+
     async fn get_volunteer(
         &self,
         request: Request<pb::GetVolunteerRequest>,
@@ -304,5 +341,22 @@ impl VolunteerService for VolunteerApi {
                 version: v.version,
             })
         })
+    }
+}
+
+fn disclosed_field_in(field: &str, v: i32) -> Result<DisclosedField, AppError> {
+    Ok(match enumeration::<pb::DisclosedField>(field, v)? {
+        pb::DisclosedField::Unspecified => return Err(AppError::invalid(field, "is required")),
+        pb::DisclosedField::Name => DisclosedField::Name,
+        pb::DisclosedField::DocumentNumber => DisclosedField::DocumentNumber,
+        pb::DisclosedField::Phone => DisclosedField::Phone,
+    })
+}
+
+fn disclosed_field_out(f: DisclosedField) -> pb::DisclosedField {
+    match f {
+        DisclosedField::Name => pb::DisclosedField::Name,
+        DisclosedField::DocumentNumber => pb::DisclosedField::DocumentNumber,
+        DisclosedField::Phone => pb::DisclosedField::Phone,
     }
 }

@@ -1,10 +1,13 @@
 //! Volunteers: registration (plaintext personal data, sealed by the app layer), memberships, trainings,
-//! qualifications, corrections, erasure, and the masked view.
+//! qualifications, corrections, erasure, the masked view, and unmasking for a recorded reason.
 
 use app::{RecordQualificationInput, RegisterVolunteerInput, VolunteerInput};
 use axum::Json;
 use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
+use domain::disclosure::{DisclosedField, RecordDisclosure};
 use domain::ids::{ActivityId, CorrectionId, TeamId, TrainingId, VolunteerId};
 use domain::volunteer::{
     Attestation, EraseVolunteer, JoinTeam, LeaveTeam, RecordTraining, RequestCorrection,
@@ -36,6 +39,7 @@ pub(super) fn routes() -> OpenApiRouter<RestState> {
         .routes(routes!(request_correction))
         .routes(routes!(resolve_correction))
         .routes(routes!(erase_volunteer))
+        .routes(routes!(disclose_personal_data))
 }
 
 /// A8: the eligibility conditions besides age, attested at registration (all must be `true`).
@@ -346,4 +350,90 @@ async fn erase_volunteer(
         reason: text("reason", &r.reason)?,
     });
     other(&s, &ctx, &id, command).await
+}
+
+/// A personal field that can be shown in clear.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DisclosedFieldDto {
+    Name,
+    DocumentNumber,
+    Phone,
+}
+
+impl From<DisclosedFieldDto> for DisclosedField {
+    fn from(f: DisclosedFieldDto) -> Self {
+        match f {
+            DisclosedFieldDto::Name => Self::Name,
+            DisclosedFieldDto::DocumentNumber => Self::DocumentNumber,
+            DisclosedFieldDto::Phone => Self::Phone,
+        }
+    }
+}
+
+impl From<DisclosedField> for DisclosedFieldDto {
+    fn from(f: DisclosedField) -> Self {
+        match f {
+            DisclosedField::Name => Self::Name,
+            DisclosedField::DocumentNumber => Self::DocumentNumber,
+            DisclosedField::Phone => Self::Phone,
+        }
+    }
+}
+
+/// Show personal fields in clear. The disclosure (who, which fields, why) is recorded in the log
+/// before anything is shown.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct DiscloseRequest {
+    /// The fields to show (at least one, each once).
+    pub fields: Vec<DisclosedFieldDto>,
+    /// Why they must be seen (4–500 characters), kept in the log for the auditors.
+    #[schema(min_length = 4, max_length = 500)]
+    pub reason: String,
+}
+
+/// What was shown. Fields not asked for, or not on record, are `null`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DisclosedResponse {
+    pub volunteer_id: Uuid,
+    pub fields: Vec<DisclosedFieldDto>,
+    pub name: Option<String>,
+    pub document_number: Option<String>,
+    pub phone: Option<String>,
+    /// The disclosure record's token in the log.
+    pub token: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/volunteers/{volunteer_id}/disclosures", tag = "volunteers",
+    params(("volunteer_id" = Uuid, Path, description = "The volunteer")),
+    request_body = DiscloseRequest,
+    responses((status = 200, description = "Recorded, then shown in clear (not cacheable)", body = DisclosedResponse)))]
+async fn disclose_personal_data(
+    State(s): State<RestState>,
+    Write(ctx): Write,
+    PathParams(id): PathParams<String>,
+    Body(r): Body<DiscloseRequest>,
+) -> Result<Response, ApiError> {
+    let command = RecordDisclosure {
+        volunteer: volunteer_param(&id)?,
+        fields: r.fields.into_iter().map(Into::into).collect(),
+        reason: text("reason", &r.reason)?,
+    };
+    let d = s.ledger.disclose_volunteer(&ctx, command).await?;
+    let body = DisclosedResponse {
+        volunteer_id: d.volunteer.0,
+        fields: d.fields.into_iter().map(Into::into).collect(),
+        name: d.name,
+        document_number: d.document_number,
+        phone: d.phone,
+        token: d.recorded_at_token.map(|t| t.to_string()),
+    };
+    Ok((
+        [
+            (header::CACHE_CONTROL, "no-store"),
+            (header::PRAGMA, "no-cache"),
+        ],
+        Json(body),
+    )
+        .into_response())
 }

@@ -34,3 +34,4 @@ mod read_models;
 mod rebuild;
 mod resilience;
 mod support;
+mod two_processes;

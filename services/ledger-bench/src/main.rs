@@ -11,6 +11,9 @@
 //! `ledger-bench grpc-record-activity` — `RecordActivity` through the real service over gRPC, interleaved
 //! with both of `append`'s legs: the raw pgbench insert and the bare append path (see [`grpc`]).
 //!
+//! `ledger-bench verify` — whole-log verification (`audit::verify`) on a generated province-scale log,
+//! interleaved with a plain scan of the same log (see [`verify`]).
+//!
 //! Run it through `deploy/bench`, which starts a private cluster with fsync on when `DATABASE_URL` is
 //! unset.
 
@@ -19,6 +22,7 @@ mod grpc;
 mod pgbench;
 mod stats;
 mod sysstat;
+mod verify;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -39,6 +43,8 @@ enum Command {
     Append(append::AppendArgs),
     /// RecordActivity over gRPC (the real service in-process) vs pgbench inserts and bare appends.
     GrpcRecordActivity(grpc::GrpcArgs),
+    /// Whole-log verification vs a plain scan of the same generated log.
+    Verify(verify::VerifyArgs),
 }
 
 #[tokio::main]
@@ -49,5 +55,6 @@ async fn main() -> anyhow::Result<()> {
         Command::GrpcRecordActivity(args) => grpc::run(args)
             .await
             .context("ledger-bench grpc-record-activity"),
+        Command::Verify(args) => verify::run(args).await.context("ledger-bench verify"),
     }
 }

@@ -9,146 +9,57 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::{RegisterVolunteerInput, Role, VolunteerInput};
-use chrono::{DateTime, NaiveDate, SecondsFormat, TimeZone, Utc};
+use app::Role;
+use chrono::{NaiveDate, SecondsFormat};
 use clap::Parser;
-use domain::activity::{
-    ActivityCommand, ActivityDetails, ActivityKind, ActivityRecord, CorrectActivity, Participant,
-    RecordActivity, Recorder, VoidActivity,
+use domain::activity::{ActivityCommand, CorrectActivity, VoidActivity};
+use domain::ids::{ActivityId, MedicineBoxId, TeamId, VolunteerId};
+use domain::jiangsu::medicine_box::{
+    BoxKind, Donor, DonorCategory, MedicineBoxCommand, RecipientCategory, RecordDispensing,
+    RecordDonation, RegisterMedicineBox,
 };
-use domain::campaign::{CampaignCommand, DefineCampaign, RuleSet};
-use domain::host_unit::{HostUnitCommand, HostUnitKind, RegisterHostUnit};
-use domain::identity::DocumentKind;
-use domain::ids::{ActivityId, CampaignId, HostUnitId, Sealed, TeamId, VolunteerId};
-use domain::region::{DefineRegion, RecordResidentPopulation, RegionCommand, RegionLevel};
-use domain::summary::{
-    ApproveSummary, CountyYear, DraftSummary, SubmitForApproval, SubmitToCity, SummaryCommand,
-    SummarySections,
-};
-use domain::team::{RegisterTeam, TeamCommand, TeamLevel, TeamProfile};
-use domain::volunteer::{Attestation, JoinTeam, ReserveTier, VolunteerCommand};
-use eventstore::{EventStore, StoreConfig, Token};
+use domain::summary::{CountyYear, DraftSummary, SummaryCommand};
+use eventstore::Token;
 use notary::{Checkpoint, Notary, NotaryConfig, NotaryKey};
-use pg_harness::{Cluster, TestDb};
-use projections::rebuild::{Digest, digest};
+use projections::rebuild::Digest;
 use projections::replay::{
     self, READ_MODELS, ReplayOptions, ScratchSchema, create_scratch, scratch_digest,
 };
-use projections::{
-    AuditHistoryProjector, ComplianceProjector, CoverageProjector, FrequencyProjector, Projector,
-    Runner, RunnerConfig, SummaryBoardProjector,
-};
+use projections::{CoverageProjector, RunnerConfig};
 
-use crate::support::{
-    TEST_HASH_KEY, TEST_MASTER_KEY, TestClock, at, code, ctx, date, head, person, resident_id,
-    text, within,
-};
+use crate::rebuild::{cdc, details, record, sections};
+use crate::records::item;
+use crate::support::{at, code, date, head, text, within};
 
 const DEADLINE: Duration = Duration::from_secs(60);
 
 /// Digests of every read model, by projector id.
 type Digests = BTreeMap<&'static str, Digest>;
 
-fn cdc(region: &str) -> app::CommandContext {
-    if region.ends_with("00") {
-        ctx(Role::CityCdc, &[region], &[])
-    } else {
-        ctx(Role::CountyCdc, &[region], &[])
-    }
-}
-
-fn details(team: TeamId, on: NaiveDate, who: &[VolunteerId], reached: u32) -> ActivityDetails {
-    ActivityDetails {
-        team_id: team,
-        kind: ActivityKind::KnowledgePublicity,
-        key_day: None,
-        date: on,
-        start_time: None,
-        end_time: None,
-        place: text("社区卫生服务中心"),
-        grid: None,
-        participants: who
-            .iter()
-            .map(|v| Participant {
-                volunteer_id: *v,
-                minutes: 90,
-            })
-            .collect(),
-        people_reached: reached,
-        media_pieces: 1,
-        materials_distributed: 20,
-        record: ActivityRecord {
-            recorder: Recorder::TeamLeader,
-            content: text("结核病防治核心信息宣传"),
-            summary: text("宣传"),
-            attachments: vec![],
-        },
-    }
-}
-
-/// A campaign built from commands, on a database whose owner the test also holds.
+/// The rebuild tests' campaign fixture (two counties), with what replays need besides.
 struct Fixture {
-    db: TestDb,
-    ledger: app::Ledger,
-    clock: Arc<TestClock>,
-    campaign: CampaignId,
-    next_person: u32,
+    base: crate::rebuild::Fixture,
+}
+
+impl std::ops::Deref for Fixture {
+    type Target = crate::rebuild::Fixture;
+    fn deref(&self) -> &Self::Target {
+        &self.base
+    }
+}
+
+impl std::ops::DerefMut for Fixture {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.base
+    }
 }
 
 impl Fixture {
     /// Regions only (the province, the city and two counties).
     async fn regions() -> Self {
-        let db = Cluster::shared().unwrap().database().await.unwrap();
-        let pool = db.app_pool(10).await.unwrap();
-        let clock = TestClock::at(Utc.with_ymd_and_hms(2024, 6, 1, 2, 0, 0).unwrap());
-        let store = EventStore::with_clock(pool.clone(), StoreConfig::default(), clock.clone());
-        let master = personal_data::MasterKey::from_config_text(1, TEST_MASTER_KEY).unwrap();
-        let vault = person_vault::PersonVault::new(pool, Arc::new(master));
-        let hasher = personal_data::KeyedHasher::from_config_text(TEST_HASH_KEY).unwrap();
-        let campaign = CampaignId(uuid::Uuid::new_v4());
-        let ledger = app::Ledger::new(
-            store,
-            vault,
-            hasher,
-            clock.clone(),
-            app::LedgerConfig { campaign },
-        );
-        let f = Self {
-            db,
-            ledger,
-            clock,
-            campaign,
-            next_person: 0,
-        };
-        for (c, level, parent) in [
-            ("330000", RegionLevel::Province, None),
-            ("330600", RegionLevel::City, Some("330000")),
-            ("330602", RegionLevel::County, Some("330600")),
-            ("330603", RegionLevel::County, Some("330600")),
-        ] {
-            let define = RegionCommand::Define(DefineRegion {
-                code: code(c),
-                name: text(&format!("区划{c}")),
-                level,
-                parent: parent.map(code),
-                valid_from: date(2013, 10, 18),
-                valid_to: None,
-            });
-            f.ledger
-                .region(&ctx(Role::CityCdc, &["330000"], &[]), code(c), define)
-                .await
-                .unwrap();
+        Self {
+            base: crate::rebuild::Fixture::new(&["330602", "330603"]).await,
         }
-        f
-    }
-
-    fn store(&self) -> &EventStore {
-        self.ledger.store()
-    }
-
-    /// A store on the owner pool (what a replay needs).
-    async fn owner(&self) -> EventStore {
-        EventStore::new(self.db.owner_pool().await.unwrap(), StoreConfig::default())
     }
 
     /// The owner's URL (`--database-url` of `replay` and `diff`): the configured admin URL with this
@@ -181,117 +92,6 @@ impl Fixture {
         }
     }
 
-    async fn population(&self, region: &str, count: u64) {
-        let record = RegionCommand::RecordResidentPopulation(RecordResidentPopulation {
-            year: 2023,
-            count,
-            source: text("2023年统计公报"),
-            reason: None,
-        });
-        self.ledger
-            .region(&ctx(Role::CityCdc, &["330600"], &[]), code(region), record)
-            .await
-            .unwrap();
-    }
-
-    async fn define_campaign(&self) {
-        let define = CampaignCommand::Define(DefineCampaign {
-            campaign: self.campaign,
-            name: text("绍兴市“百千万”结核病防治志愿服务活动"),
-            city: code("330600"),
-            window_start: date(2023, 12, 1),
-            window_end: date(2025, 3, 31),
-            rules: RuleSet::baiqianwan(vec![]),
-        });
-        self.ledger
-            .campaign_command(&cdc("330600"), self.campaign, define)
-            .await
-            .unwrap();
-    }
-
-    async fn team(&self, region: &str) -> TeamId {
-        let host = HostUnitId(uuid::Uuid::new_v4());
-        let register_host = HostUnitCommand::Register(RegisterHostUnit {
-            host_unit: host,
-            kind: HostUnitKind::Cdc,
-            name: text(&format!("{region}疾病预防控制中心")),
-            region: code(region),
-        });
-        self.ledger
-            .host_unit(&cdc(region), host, register_host, None)
-            .await
-            .unwrap();
-        let team = TeamId(uuid::Uuid::new_v4());
-        let register = TeamCommand::Register(RegisterTeam {
-            team,
-            host_unit: host,
-            region: code(region),
-            level: TeamLevel::County,
-            profile: TeamProfile {
-                name: text(&format!("{region}结核病防治志愿服务队")),
-                national_platform_id: None,
-                leader: Sealed(String::new()),
-                on_call_contact: Sealed(String::new()),
-                party_member_team: false,
-                student_team: false,
-            },
-            registered_on: date(2024, 1, 10),
-        });
-        self.ledger
-            .team(
-                &cdc(region),
-                team,
-                register,
-                Some(&person("王队长")),
-                Some(&person("王队长")),
-            )
-            .await
-            .unwrap();
-        team
-    }
-
-    /// A new volunteer of `region`, member of `team` from 2024-01-20.
-    async fn member(&mut self, region: &str, team: TeamId) -> VolunteerId {
-        self.next_person += 1;
-        let id = VolunteerId(uuid::Uuid::new_v4());
-        let input = RegisterVolunteerInput {
-            volunteer: id,
-            document_kind: DocumentKind::ResidentIdCard,
-            document_number: resident_id("330602", "19900307", &format!("{:03}", self.next_person)),
-            declared_birth_date: None,
-            name: format!("志愿者{}", self.next_person),
-            phone: None,
-            home_region: code(region),
-            attestation: Attestation {
-                law_abiding: true,
-                capable: true,
-                understands_tb_core_messages: true,
-            },
-            skills: vec![],
-            reserve_tier: ReserveTier::None,
-            registered_on: date(2024, 1, 15),
-        };
-        self.ledger
-            .volunteer(&cdc(region), VolunteerInput::Register(input))
-            .await
-            .unwrap();
-        let join = VolunteerCommand::JoinTeam(JoinTeam {
-            team,
-            joined_on: date(2024, 1, 20),
-        });
-        self.ledger
-            .volunteer(
-                &cdc(region),
-                VolunteerInput::Other {
-                    volunteer: id,
-                    command: join,
-                },
-            )
-            .await
-            .unwrap();
-        id
-    }
-
     async fn record(
         &self,
         region: &str,
@@ -299,55 +99,9 @@ impl Fixture {
         on: NaiveDate,
         who: &[VolunteerId],
     ) -> ActivityId {
-        let id = ActivityId(uuid::Uuid::new_v4());
-        let record = ActivityCommand::Record(RecordActivity {
-            activity: id,
-            details: details(team, on, who, 50),
-        });
-        self.ledger
-            .activity(&cdc(region), id, record)
-            .await
-            .unwrap();
-        id
+        record(&self.ledger, region, team, on, who).await
     }
 
-    async fn summary(&self, role: Role, region: &str, command: SummaryCommand) {
-        self.ledger
-            .summary(&ctx(role, &[region], &[]), command)
-            .await
-            .unwrap();
-    }
-
-    fn sections() -> SummarySections {
-        SummarySections {
-            team_buildup: text("建立志愿服务队伍12支，志愿者130人"),
-            support: text("经费5万元，工作计划已印发"),
-            activities: text("开展活动36次"),
-            effect: text("核心知识知晓率提升"),
-        }
-    }
-
-    /// Drafted, approved and submitted to the city at `at_time`.
-    async fn submitted_summary(&self, county: &str, at_time: DateTime<Utc>) {
-        let key = CountyYear::new("summary", code(county), 2024).unwrap();
-        let draft = SummaryCommand::Draft(DraftSummary {
-            summary: key,
-            sections: Self::sections(),
-            typical_cases: vec![],
-        });
-        self.summary(Role::CountyCdc, county, draft).await;
-        let submit = SummaryCommand::SubmitForApproval(SubmitForApproval { summary: key });
-        self.summary(Role::CountyCdc, county, submit).await;
-        let approve = SummaryCommand::Approve(ApproveSummary { summary: key });
-        self.summary(Role::HealthBureauApprover, county, approve)
-            .await;
-        self.clock.set(at_time);
-        let to_city = SummaryCommand::SubmitToCity(SubmitToCity { summary: key });
-        self.summary(Role::CountyCdc, county, to_city).await;
-    }
-
-    /// The campaign as it stands at T1: populations, teams, volunteers, activities and a submitted
-    /// summary. Returns what the second part changes.
     async fn first_part(&mut self) -> FirstPart {
         self.define_campaign().await;
         self.population("330602", 464_000).await;
@@ -362,7 +116,9 @@ impl Fixture {
         self.record("330603", t3, date(2024, 5, 13), &[c]).await;
         self.submitted_summary("330602", at("2025-01-05T23:59:00+08:00"))
             .await;
+        let medbox = self.medicine_box().await;
         FirstPart {
+            medbox,
             t1,
             a,
             corrected,
@@ -393,49 +149,78 @@ impl Fixture {
             .unwrap();
         let draft = SummaryCommand::Draft(DraftSummary {
             summary: CountyYear::new("summary", code("330603"), 2024).unwrap(),
-            sections: Self::sections(),
+            sections: sections(),
             typical_cases: vec![],
         });
         self.summary(Role::CountyCdc, "330603", draft).await;
+        let dispense = MedicineBoxCommand::Dispensing(RecordDispensing {
+            medbox: p.medbox,
+            recipient: RecipientCategory::ElderlyLivingAlone,
+            items: vec![item("布洛芬缓释胶囊 0.3g", 8)],
+            on: date(2024, 5, 3),
+        });
+        self.ledger
+            .medicine_box(&cdc("330602"), dispense)
+            .await
+            .unwrap();
     }
 
     /// Run every read model's projector (the service role, small batches) to the head of the log; the
     /// head.
     async fn project_to_head(&self) -> Token {
         let target = head(self.store()).await;
-        run_to(self.store(), CoverageProjector, target).await;
-        run_to(self.store(), ComplianceProjector, target).await;
-        run_to(self.store(), FrequencyProjector, target).await;
-        run_to(self.store(), SummaryBoardProjector, target).await;
-        run_to(self.store(), AuditHistoryProjector, target).await;
+        for m in READ_MODELS {
+            let p = within(
+                DEADLINE,
+                "projector catching up",
+                m.run_live_until(self.store(), config(), target),
+            )
+            .await
+            .unwrap();
+            assert_eq!(p.checkpoint, target, "{}", m.model_id());
+            assert_eq!(p.parked_events, 0, "{} parked events", m.model_id());
+        }
         target
     }
 
     /// The live read models' digests (service role).
     async fn live_digests(&self) -> Digests {
-        let pool = self.store().pool();
         let mut out = Digests::new();
-        out.insert(
-            CoverageProjector::ID,
-            digest(pool, &CoverageProjector).await.unwrap(),
-        );
-        out.insert(
-            ComplianceProjector::ID,
-            digest(pool, &ComplianceProjector).await.unwrap(),
-        );
-        out.insert(
-            FrequencyProjector::ID,
-            digest(pool, &FrequencyProjector).await.unwrap(),
-        );
-        out.insert(
-            SummaryBoardProjector::ID,
-            digest(pool, &SummaryBoardProjector).await.unwrap(),
-        );
-        out.insert(
-            AuditHistoryProjector::ID,
-            digest(pool, &AuditHistoryProjector).await.unwrap(),
-        );
+        for m in READ_MODELS {
+            out.insert(
+                m.model_id(),
+                m.live_digest(self.store().pool()).await.unwrap(),
+            );
+        }
         out
+    }
+
+    /// A medicine box with a donation (Jiangsu); its id.
+    async fn medicine_box(&self) -> MedicineBoxId {
+        let medbox = MedicineBoxId(uuid::Uuid::new_v4());
+        let register = MedicineBoxCommand::Register(RegisterMedicineBox {
+            medbox,
+            name: text("府山社区共享药箱"),
+            kind: BoxKind::Physical,
+            region: code("330602"),
+            keeper_unit: text("府山社区卫生服务站"),
+        });
+        let donate = MedicineBoxCommand::Donation(RecordDonation {
+            medbox,
+            donor: Donor {
+                category: DonorCategory::Pharmacy,
+                organisation: None,
+            },
+            items: vec![item("布洛芬缓释胶囊 0.3g", 20)],
+            on: date(2024, 5, 1),
+        });
+        for command in [register, donate] {
+            self.ledger
+                .medicine_box(&cdc("330602"), command)
+                .await
+                .unwrap();
+        }
+        medbox
     }
 
     /// The digests of every read model in a scratch schema (owner).
@@ -472,6 +257,7 @@ impl Fixture {
 }
 
 struct FirstPart {
+    medbox: MedicineBoxId,
     t1: TeamId,
     a: VolunteerId,
     corrected: ActivityId,
@@ -485,15 +271,6 @@ fn config() -> RunnerConfig {
         error_backoff: Duration::from_millis(20),
         idle_check: Duration::from_secs(1),
     }
-}
-
-async fn run_to<P: Projector>(store: &EventStore, projector: P, target: Token) {
-    let r = Runner::new(store.clone(), Arc::new(projector), config());
-    let p = within(DEADLINE, "projector catching up", r.run_until(target))
-        .await
-        .unwrap();
-    assert_eq!(p.checkpoint, target, "{}", r.id());
-    assert_eq!(p.parked_events, 0, "{} parked events", r.id());
 }
 
 /// Run the CLI as the binary does; its exit code (2 for an error, as `main` maps it) and output.

@@ -656,5 +656,8 @@ async fn a_leaders_lock_connection_lets_the_server_drop_a_dead_host_within_secon
     .await
     .unwrap();
     assert!(over_tcp, "the test clusters are reached over TCP");
-    assert_eq!((idle.as_str(), interval.as_str(), count.as_str()), ("10", "5", "3"));
+    assert_eq!(
+        (idle.as_str(), interval.as_str(), count.as_str()),
+        ("10", "5", "3")
+    );
 }

@@ -54,7 +54,7 @@ fn options() -> RebuildOptions {
     }
 }
 
-fn cdc(region: &str) -> app::CommandContext {
+pub(crate) fn cdc(region: &str) -> app::CommandContext {
     if region.ends_with("00") {
         ctx(Role::CityCdc, &[region], &[])
     } else {
@@ -62,7 +62,12 @@ fn cdc(region: &str) -> app::CommandContext {
     }
 }
 
-fn details(team: TeamId, on: NaiveDate, who: &[VolunteerId], reached: u32) -> ActivityDetails {
+pub(crate) fn details(
+    team: TeamId,
+    on: NaiveDate,
+    who: &[VolunteerId],
+    reached: u32,
+) -> ActivityDetails {
     ActivityDetails {
         team_id: team,
         kind: ActivityKind::KnowledgePublicity,
@@ -91,7 +96,7 @@ fn details(team: TeamId, on: NaiveDate, who: &[VolunteerId], reached: u32) -> Ac
     }
 }
 
-async fn record(
+pub(crate) async fn record(
     ledger: &app::Ledger,
     region: &str,
     team: TeamId,
@@ -107,17 +112,27 @@ async fn record(
     id
 }
 
+/// The four sections of a summary (A15), filled.
+pub(crate) fn sections() -> SummarySections {
+    SummarySections {
+        team_buildup: text("建立志愿服务队伍12支，志愿者130人"),
+        support: text("经费5万元，工作计划已印发"),
+        activities: text("开展活动36次"),
+        effect: text("核心知识知晓率提升"),
+    }
+}
+
 /// A campaign year built from commands, on a database whose owner the test also holds.
-struct Fixture {
-    db: TestDb,
-    ledger: app::Ledger,
+pub(crate) struct Fixture {
+    pub(crate) db: TestDb,
+    pub(crate) ledger: app::Ledger,
     clock: Arc<TestClock>,
     campaign: CampaignId,
     next_person: u32,
 }
 
 impl Fixture {
-    async fn new(counties: &[&str]) -> Self {
+    pub(crate) async fn new(counties: &[&str]) -> Self {
         let db = Cluster::shared().unwrap().database().await.unwrap();
         let pool = db.app_pool(10).await.unwrap();
         let clock = TestClock::at(Utc.with_ymd_and_hms(2024, 6, 1, 2, 0, 0).unwrap());
@@ -166,16 +181,16 @@ impl Fixture {
         f
     }
 
-    fn store(&self) -> &EventStore {
+    pub(crate) fn store(&self) -> &EventStore {
         self.ledger.store()
     }
 
     /// A store on the owner pool (what a rebuild needs).
-    async fn owner(&self) -> EventStore {
+    pub(crate) async fn owner(&self) -> EventStore {
         EventStore::new(self.db.owner_pool().await.unwrap(), StoreConfig::default())
     }
 
-    async fn population(&self, region: &str, count: u64) {
+    pub(crate) async fn population(&self, region: &str, count: u64) {
         let record = RegionCommand::RecordResidentPopulation(RecordResidentPopulation {
             year: 2023,
             count,
@@ -188,7 +203,7 @@ impl Fixture {
             .unwrap();
     }
 
-    async fn define_campaign(&self) {
+    pub(crate) async fn define_campaign(&self) {
         let define = CampaignCommand::Define(DefineCampaign {
             campaign: self.campaign,
             name: text("绍兴市“百千万”结核病防治志愿服务活动"),
@@ -203,7 +218,7 @@ impl Fixture {
             .unwrap();
     }
 
-    async fn team(&self, region: &str) -> TeamId {
+    pub(crate) async fn team(&self, region: &str) -> TeamId {
         let host = HostUnitId(uuid::Uuid::new_v4());
         let register_host = HostUnitCommand::Register(RegisterHostUnit {
             host_unit: host,
@@ -245,7 +260,7 @@ impl Fixture {
     }
 
     /// A new volunteer of `region`, member of `team` from 2024-01-20.
-    async fn member(&mut self, region: &str, team: TeamId) -> VolunteerId {
+    pub(crate) async fn member(&mut self, region: &str, team: TeamId) -> VolunteerId {
         self.next_person += 1;
         let id = VolunteerId(uuid::Uuid::new_v4());
         let input = RegisterVolunteerInput {
@@ -286,7 +301,7 @@ impl Fixture {
         id
     }
 
-    async fn summary(&self, role: Role, region: &str, command: SummaryCommand) {
+    pub(crate) async fn summary(&self, role: Role, region: &str, command: SummaryCommand) {
         self.ledger
             .summary(&ctx(role, &[region], &[]), command)
             .await
@@ -294,17 +309,11 @@ impl Fixture {
     }
 
     /// Drafted, approved and submitted to the city at `at_time`.
-    async fn submitted_summary(&self, county: &str, at_time: DateTime<Utc>) {
+    pub(crate) async fn submitted_summary(&self, county: &str, at_time: DateTime<Utc>) {
         let key = CountyYear::new("summary", code(county), 2024).unwrap();
-        let sections = SummarySections {
-            team_buildup: text("建立志愿服务队伍12支，志愿者130人"),
-            support: text("经费5万元，工作计划已印发"),
-            activities: text("开展活动36次"),
-            effect: text("核心知识知晓率提升"),
-        };
         let draft = SummaryCommand::Draft(DraftSummary {
             summary: key,
-            sections,
+            sections: sections(),
             typical_cases: vec![],
         });
         self.summary(Role::CountyCdc, county, draft).await;
@@ -371,7 +380,7 @@ impl Fixture {
     }
 
     /// Run `projector` incrementally (small batches) up to the head of the log.
-    async fn project<P: Projector>(&self, projector: P) {
+    pub(crate) async fn project<P: Projector>(&self, projector: P) {
         let r = Runner::new(self.store().clone(), Arc::new(projector), config());
         let target = head(self.store()).await;
         let p = within(DEADLINE, "projector catching up", r.run_until(target))

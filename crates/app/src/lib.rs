@@ -14,8 +14,8 @@
 pub mod actor;
 pub mod audit;
 mod commands;
-pub mod disclosure;
 pub mod demo;
+pub mod disclosure;
 pub mod error;
 pub mod evaluation;
 pub mod events;
@@ -25,6 +25,7 @@ pub mod pipeline;
 pub mod policy;
 pub mod queries;
 pub mod reads;
+pub mod records;
 
 pub use actor::{Actor, Role};
 pub use audit::Audit;

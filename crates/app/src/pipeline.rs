@@ -193,6 +193,7 @@ impl Ledger {
     }
 
     /// Authorise, decide and append. Writes nothing on any error.
+    #[tracing::instrument(name = "ledger.command", skip_all, fields(command = p.kind.name(), stream_id = %p.loaded.stream_id, version = p.loaded.version))]
     pub(crate) async fn commit<A: Aggregate>(
         &self,
         ctx: &CommandContext,

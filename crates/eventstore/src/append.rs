@@ -197,8 +197,26 @@ fn to_i64(v: u64) -> i64 {
 
 impl EventStore {
     /// Append events to one stream, atomically and idempotently. See the crate docs for the guarantees.
-    #[tracing::instrument(name = "eventstore.append", skip_all, fields(stream_id = %req.stream_id, events = req.events.len()))]
+    ///
+    /// The span records `outcome`: `ok` (written or replayed), `conflict` (version, claim or idempotency
+    /// key) or `error` (invalid request, database) — the service's append-latency histogram reads it.
+    #[tracing::instrument(name = "eventstore.append", skip_all, fields(stream_id = %req.stream_id, events = req.events.len(), outcome = tracing::field::Empty))]
     pub async fn append(&self, req: &AppendRequest) -> Result<AppendOutcome, AppendError> {
+        let result = self.append_checked(req).await;
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(
+                AppendError::WrongVersion { .. }
+                | AppendError::ClaimTaken { .. }
+                | AppendError::IdempotencyConflict { .. },
+            ) => "conflict",
+            Err(AppendError::InvalidInput { .. } | AppendError::Store(_)) => "error",
+        };
+        tracing::Span::current().record("outcome", outcome);
+        result
+    }
+
+    async fn append_checked(&self, req: &AppendRequest) -> Result<AppendOutcome, AppendError> {
         validate(req, self)?;
         let mut attempts = 0;
         loop {

@@ -101,7 +101,9 @@ impl EventStore {
         use sqlx::Connection;
         let options = self.pool().connect_options();
         let mut conn = sqlx::PgConnection::connect_with(&options).await?;
-        sqlx::query(crate::sql::KEEPALIVES).execute(&mut conn).await?;
+        sqlx::query(crate::sql::KEEPALIVES)
+            .execute(&mut conn)
+            .await?;
         Ok(conn)
     }
 

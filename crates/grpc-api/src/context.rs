@@ -3,7 +3,10 @@
 //! Policy: `authorization` (`Bearer <jwt>`) is verified by `access::Authenticator` before anything else
 //! of the request is looked at, so a call without valid credentials is `UNAUTHENTICATED` whatever its
 //! body. `x-correlation-id` and `x-causation-id` are optional (at most [`MAX_ID_BYTES`] visible ASCII
-//! characters); every write carries a client-chosen idempotency key. The client name is `grpc`.
+//! characters); every write carries a client-chosen idempotency key. The client name is `grpc`. Without
+//! `x-correlation-id`, the trace id is the correlation id: the caller's W3C `traceparent` trace id, else
+//! the trace this service started for the call while spans are exported
+//! (`telemetry::context::correlation_trace_id`); else none. A sent `x-correlation-id` always wins.
 
 use app::{Actor, AppError, CommandContext};
 use tonic::metadata::MetadataMap;
@@ -72,7 +75,10 @@ pub fn command<M: Write>(
     let ctx = CommandContext {
         actor,
         idempotency_key: key.to_owned(),
-        correlation_id: optional_id(&metadata, "x-correlation-id")?,
+        correlation_id: match optional_id(&metadata, "x-correlation-id")? {
+            Some(id) => Some(id),
+            None => telemetry::context::correlation_trace_id(metadata.as_ref()),
+        },
         causation_id: optional_id(&metadata, "x-causation-id")?,
         client: "grpc".to_owned(),
     };

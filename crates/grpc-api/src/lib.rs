@@ -53,6 +53,7 @@ pub mod error;
 mod events;
 mod host_unit;
 mod jiangsu;
+mod records;
 mod region;
 mod reports;
 mod summary;
@@ -116,6 +117,7 @@ pub fn routes(state: GrpcState) -> Result<tonic::service::Routes, GrpcError> {
     use pb::host_unit_service_server::HostUnitServiceServer;
     use pb::medicine_box_service_server::MedicineBoxServiceServer;
     use pb::need_service_server::NeedServiceServer;
+    use pb::records_service_server::RecordsServiceServer;
     use pb::region_service_server::RegionServiceServer;
     use pb::report_service_server::ReportServiceServer;
     use pb::summary_service_server::SummaryServiceServer;
@@ -141,6 +143,7 @@ pub fn routes(state: GrpcState) -> Result<tonic::service::Routes, GrpcError> {
         <NeedServiceServer<jiangsu::JiangsuApi> as NamedService>::NAME,
         <EventServiceServer<events::EventApi> as NamedService>::NAME,
         <ReportServiceServer<reports::ReportApi> as NamedService>::NAME,
+        <RecordsServiceServer<records::RecordsApi> as NamedService>::NAME,
         <AuditServiceServer<audit::AuditApi> as NamedService>::NAME,
     ];
 
@@ -213,6 +216,10 @@ pub fn routes(state: GrpcState) -> Result<tonic::service::Routes, GrpcError> {
         .add_service(service!(
             AuditServiceServer,
             audit::AuditApi::new(state.clone())
+        ))
+        .add_service(service!(
+            RecordsServiceServer,
+            records::RecordsApi::new(state.clone())
         ))
         .add_service(service!(
             ReportServiceServer,

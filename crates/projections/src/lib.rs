@@ -21,10 +21,12 @@ pub mod compliance;
 pub mod coverage;
 mod error;
 pub mod frequency;
+pub mod jiangsu;
 pub mod parked;
 pub mod rebuild;
 pub mod replay;
 pub mod runtime;
+pub mod service_record;
 pub mod summary_board;
 
 pub use audit_history::{AuditHistoryProjector, History, HistoryFilter, HistoryRow, history};
@@ -36,8 +38,16 @@ pub use error::{ApplyError, ProjectionError, WaitError};
 pub use frequency::{
     Figures, Frequency, FrequencyGrouping, FrequencyProjector, FrequencyRow, frequency,
 };
+pub use jiangsu::{
+    Deployments, GridDeployment, JiangsuProjector, MedicineStock, MedicineStocks, NeedRow, Needs,
+    OPEN_NEEDS, ReserveMember, ReserveRoster,
+};
 pub use runtime::{
     BatchOutcome, Progress, Projector, Runner, RunnerConfig, apply_batch, parked_count,
+};
+pub use service_record::{
+    HoursOf, IssuedCertificate, ServedActivity, ServiceHours, ServiceRecord,
+    ServiceRecordProjector, ServiceYear, VolunteerHours,
 };
 pub use summary_board::{
     BoardRow, SummaryBoard, SummaryBoardProjector, Timeliness, missing_summaries, summary_board,

@@ -29,6 +29,7 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use eventstore::{EventStore, StoreError, Token};
@@ -40,10 +41,10 @@ use crate::rebuild::{
     self, Applied, Digest, TableDigest, catch_up, count_u64, create_bookkeeping, create_tables,
     ddl, digest_in, digest_snapshot, digest_tables, execute, qualified_list, tables_of,
 };
-use crate::runtime::Projector;
+use crate::runtime::{Progress, Projector, Runner, RunnerConfig};
 use crate::{
     AuditHistoryProjector, ComplianceProjector, CoverageProjector, FrequencyProjector,
-    SummaryBoardProjector,
+    JiangsuProjector, ServiceRecordProjector, SummaryBoardProjector,
 };
 
 /// Every read model a replay rebuilds, in the order it rebuilds them. A new projector is one line here.
@@ -53,6 +54,8 @@ pub const READ_MODELS: &[&dyn ReadModel] = &[
     &FrequencyProjector,
     &SummaryBoardProjector,
     &AuditHistoryProjector,
+    &ServiceRecordProjector,
+    &JiangsuProjector,
 ];
 
 /// The read model of [`READ_MODELS`] with this projector id.
@@ -298,9 +301,22 @@ pub trait ReadModel: Send + Sync {
         until: Token,
         options: ReplayOptions<'a>,
     ) -> Pin<Box<dyn Future<Output = Result<ReplayReport, ReplayError>> + Send + 'a>>;
+    /// The live read model's digest ([`rebuild::digest`]).
+    fn live_digest<'a>(
+        &'a self,
+        pool: &'a PgPool,
+    ) -> Pin<Box<dyn Future<Output = Result<Digest, ProjectionError>> + Send + 'a>>;
+    /// Run the live projector (electing itself like the service's runner) until its checkpoint has
+    /// reached `until` ([`Runner::run_until`]).
+    fn run_live_until<'a>(
+        &'a self,
+        store: &'a EventStore,
+        config: RunnerConfig,
+        until: Token,
+    ) -> Pin<Box<dyn Future<Output = Result<Progress, ProjectionError>> + Send + 'a>>;
 }
 
-impl<P: Projector> ReadModel for P {
+impl<P: Projector + Clone> ReadModel for P {
     fn model_id(&self) -> &'static str {
         self.id()
     }
@@ -317,6 +333,23 @@ impl<P: Projector> ReadModel for P {
         options: ReplayOptions<'a>,
     ) -> Pin<Box<dyn Future<Output = Result<ReplayReport, ReplayError>> + Send + 'a>> {
         Box::pin(replay_into(store, self, schema, until, options))
+    }
+
+    fn live_digest<'a>(
+        &'a self,
+        pool: &'a PgPool,
+    ) -> Pin<Box<dyn Future<Output = Result<Digest, ProjectionError>> + Send + 'a>> {
+        Box::pin(rebuild::digest(pool, self))
+    }
+
+    fn run_live_until<'a>(
+        &'a self,
+        store: &'a EventStore,
+        config: RunnerConfig,
+        until: Token,
+    ) -> Pin<Box<dyn Future<Output = Result<Progress, ProjectionError>> + Send + 'a>> {
+        let runner = Runner::new(store.clone(), Arc::new(self.clone()), config);
+        Box::pin(async move { runner.run_until(until).await })
     }
 }
 

@@ -6,6 +6,9 @@
 //! - **Every write carries `Idempotency-Key`** (1 to [`MAX_KEY_LEN`] characters); `X-Correlation-Id` and
 //!   `X-Causation-Id` are optional and bounded the same way. [`Write`] builds the app's `CommandContext`
 //!   with `client = "rest"`.
+//! - **Without `X-Correlation-Id`, the trace id is the correlation id**: the caller's W3C `traceparent`
+//!   trace id, else the trace this service started for the request while spans are exported
+//!   (`telemetry::context::correlation_trace_id`); else none. A sent `X-Correlation-Id` always wins.
 //! - **Every rejection is a problem naming the field** (see [`crate::error`]); the body is JSON only
 //!   (415 otherwise), bounded by `RestConfig::max_body_bytes` (413).
 
@@ -57,7 +60,8 @@ pub struct WriteHeaders {
     #[serde(rename = "Idempotency-Key")]
     #[param(min_length = 1, max_length = 200, pattern = "^[!-~]+$")]
     idempotency_key: String,
-    /// Correlation id recorded in the event metadata.
+    /// Correlation id recorded in the event metadata. Without it, the trace id of the W3C `traceparent`
+    /// header (32 hex digits) is recorded.
     #[serde(rename = "X-Correlation-Id")]
     #[param(min_length = 1, max_length = 200, pattern = "^[!-~]+$")]
     correlation_id: Option<String>,
@@ -106,7 +110,10 @@ impl FromRequestParts<RestState> for Write {
         let Caller(actor) = Caller::from_request_parts(parts, state).await?;
         let idempotency_key =
             header_text(&parts.headers, "Idempotency-Key", true)?.unwrap_or_default();
-        let correlation_id = header_text(&parts.headers, "X-Correlation-Id", false)?;
+        let correlation_id = match header_text(&parts.headers, "X-Correlation-Id", false)? {
+            Some(id) => Some(id),
+            None => telemetry::context::correlation_trace_id(&parts.headers),
+        };
         let causation_id = header_text(&parts.headers, "X-Causation-Id", false)?;
         Ok(Write(CommandContext {
             actor,

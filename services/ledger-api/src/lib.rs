@@ -13,6 +13,13 @@
 //!   `LEDGER_NOTARY_EVERY_EVENTS` events or `LEDGER_NOTARY_EVERY_MS` (one notary leads across replicas);
 //! - the event notifier (wakes other replicas' subscriptions) and the hourly idempotency-key purge.
 //!
+//! Telemetry (`telemetry` crate, ADR 0009): logs as text or JSON (`LEDGER_LOG_FORMAT`), spans exported
+//! over OTLP/gRPC when `OTEL_EXPORTER_OTLP_ENDPOINT` is set (as `OTEL_SERVICE_NAME`), a request span per
+//! REST and gRPC call that continues the caller's W3C `traceparent`, and the append-latency histogram.
+//! [`init_telemetry`] installs the process's subscriber (the binary first, with logs; [`start`] again,
+//! a no-op then, for the tests); the exporter belongs to the [`Running`] service and is flushed by
+//! [`Running::shutdown`].
+//!
 //! Policy: configuration is validated before anything listens, and each error names its variable.
 //! Secrets are never printed (clap hides their values; `Debug` of [`Config`] redacts them). Development
 //! tokens exist only with `--dev-tokens` and are refused when `LEDGER_ENV=production`.
@@ -29,13 +36,17 @@ use std::time::Duration;
 use app::{Actor, Audit, Ledger, ReadModels, Role};
 use notary::{Notary, NotaryConfig, NotaryKey};
 use projections::{
-    AuditHistoryProjector, ComplianceProjector, CoverageProjector, FrequencyProjector, Progress,
-    Projector, Runner, RunnerConfig, SummaryBoardProjector,
+    AuditHistoryProjector, ComplianceProjector, CoverageProjector, FrequencyProjector,
+    JiangsuProjector, Progress, Projector, Runner, RunnerConfig, ServiceRecordProjector,
+    SummaryBoardProjector,
 };
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+pub use telemetry::LogFormat;
+use telemetry::context::Transport;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
+use tracing::Instrument as _;
 
 /// Where the service runs: development allows throwaway signing keys, production refuses them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -124,6 +135,20 @@ pub struct Config {
     /// …or after this many milliseconds when fewer arrived.
     #[arg(long, env = "LEDGER_NOTARY_EVERY_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(10..=86_400_000))]
     pub notary_every_ms: u64,
+    /// Log lines as `text` (human-readable) or `json` (one object per line). `RUST_LOG` filters them.
+    #[arg(long, env = "LEDGER_LOG_FORMAT", default_value = "text", value_parser = log_format)]
+    pub log_format: LogFormat,
+    /// OTLP/gRPC endpoint of a collector (`http://host:4317`, plain text): when set, spans are exported
+    /// to it in batches; when unset, nothing is exported.
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
+    pub otel_exporter_otlp_endpoint: Option<String>,
+    /// The `service.name` of the exported spans.
+    #[arg(long, env = "OTEL_SERVICE_NAME", default_value = "ledger-api")]
+    pub otel_service_name: String,
+}
+
+fn log_format(text: &str) -> Result<LogFormat, String> {
+    text.parse().map_err(|e| format!("LEDGER_LOG_FORMAT: {e}"))
 }
 
 impl std::fmt::Debug for Config {
@@ -138,6 +163,12 @@ impl std::fmt::Debug for Config {
             .field("notary_key_file", &self.notary_key_file)
             .field("notary_every_events", &self.notary_every_events)
             .field("notary_every_ms", &self.notary_every_ms)
+            .field("log_format", &self.log_format)
+            .field(
+                "otel_exporter_otlp_endpoint",
+                &self.otel_exporter_otlp_endpoint,
+            )
+            .field("otel_service_name", &self.otel_service_name)
             .finish_non_exhaustive()
     }
 }
@@ -160,6 +191,8 @@ pub enum StartError {
     Io(#[from] std::io::Error),
     #[error("gRPC: {0}")]
     Grpc(#[from] grpc_api::GrpcError),
+    #[error("telemetry: {0}")]
+    Telemetry(telemetry::TelemetryError),
 }
 
 fn config_error(variable: &'static str, reason: impl std::fmt::Display) -> StartError {
@@ -180,14 +213,97 @@ pub struct Running {
     pub notary: Option<watch::Receiver<notary::NotaryProgress>>,
     stop: watch::Sender<bool>,
     tasks: JoinSet<()>,
+    /// The span exporter (`None` without `OTEL_EXPORTER_OTLP_ENDPOINT`).
+    otlp: Option<telemetry::OtlpExporter>,
 }
 
 impl Running {
-    /// Stop accepting, drain in-flight requests and projector batches, and wait for every task.
+    /// Stop accepting, drain in-flight requests and projector batches, wait for every task, then export
+    /// the spans still queued.
     pub async fn shutdown(mut self) {
         let _ = self.stop.send(true);
         while self.tasks.join_next().await.is_some() {}
+        if let Some(exporter) = self.otlp.take()
+            && let Err(e) = exporter.shutdown().await
+        {
+            tracing::warn!(error = %e, "exporting the last spans failed");
+        }
     }
+}
+
+/// Install the process's tracing subscriber: logs in `logs` format to stdout (none when `None`), the
+/// OTLP export layer (idle until [`start`] starts an exporter), and the append-latency histogram.
+///
+/// The binary calls it first, with its configured format; [`start`] calls it with `None`, which changes
+/// nothing when it is installed already (and installs it without logs for in-process tests). Another
+/// global subscriber is not replaced: the service then runs without the histogram and cannot export.
+pub fn init_telemetry(logs: Option<LogFormat>) -> Result<telemetry::Installed, StartError> {
+    telemetry::install(logs, vec![metrics::append_timer_layer()]).map_err(|e| match e {
+        telemetry::TelemetryError::LogFilter(reason) => config_error("RUST_LOG", reason),
+        other => StartError::Telemetry(other),
+    })
+}
+
+/// Start the span exporter when `OTEL_EXPORTER_OTLP_ENDPOINT` is set.
+fn otlp_exporter(config: &Config) -> Result<Option<telemetry::OtlpExporter>, StartError> {
+    let name = config.otel_service_name.trim();
+    if name.is_empty() || name.len() > 255 || name.chars().any(char::is_control) {
+        return Err(config_error(
+            "OTEL_SERVICE_NAME",
+            "must be 1 to 255 characters without control characters",
+        ));
+    }
+    let Some(endpoint) = &config.otel_exporter_otlp_endpoint else {
+        return Ok(None);
+    };
+    let endpoint = telemetry::otlp::parse_endpoint(endpoint)
+        .map_err(|e| config_error("OTEL_EXPORTER_OTLP_ENDPOINT", e))?;
+    if !telemetry::is_installed() {
+        return Err(config_error(
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "another global tracing subscriber is installed in this process: spans cannot be exported",
+        ));
+    }
+    telemetry::OtlpExporter::start(&endpoint, name)
+        .map(Some)
+        .map_err(|e| config_error("OTEL_EXPORTER_OTLP_ENDPOINT", e))
+}
+
+/// The request span of a REST call: a child of the caller's `traceparent`, named by the route template
+/// (never the path as sent), with the response status.
+async fn rest_request_span(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let operation = match request.extensions().get::<axum::extract::MatchedPath>() {
+        Some(path) => format!("{} {}", request.method(), path.as_str()),
+        None => format!("{} unmatched", request.method()),
+    };
+    let span = telemetry::context::server_span(Transport::Http, &operation, request.headers());
+    let response = next.run(request).instrument(span.clone()).await;
+    let status = response.status();
+    span.record("http.response.status_code", status.as_u16());
+    if status.is_server_error() {
+        span.record("otel.status_code", "ERROR");
+    }
+    response
+}
+
+/// The request span of a gRPC call: a child of the caller's `traceparent`, named by the method
+/// (`package.Service/Method`; anything else, or longer than 200 bytes, is `unknown`).
+fn grpc_request_span(request: &axum::http::Request<()>) -> tracing::Span {
+    let path = request.uri().path().trim_start_matches('/');
+    let method = if path.len() <= 200
+        && path.contains('/')
+        && path
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'/'))
+    {
+        path
+    } else {
+        "unknown"
+    };
+    telemetry::context::server_span(Transport::Grpc, method, request.headers())
 }
 
 fn authenticator(
@@ -314,9 +430,15 @@ pub async fn start(
     http: TcpListener,
     grpc: TcpListener,
 ) -> Result<Running, StartError> {
+    if let Err(e) = init_telemetry(None) {
+        // Another subscriber was installed by whoever embeds the service: it logs; nothing is exported
+        // and the append histogram stays empty.
+        tracing::warn!(error = %e, "the service's telemetry is not installed");
+    }
     let (auth, dev_issuer) = authenticator(&config)?;
     let auth = Arc::new(auth);
     let notary_key = notary_key(&config)?;
+    let otlp = otlp_exporter(&config)?;
     if let Some(url) = &config.migration_database_url {
         migrate(url).await?;
     }
@@ -385,6 +507,20 @@ pub async fn start(
             AuditHistoryProjector,
             &stop_rx,
         );
+        spawn_projector(
+            &mut tasks,
+            &mut progress,
+            &store,
+            ServiceRecordProjector,
+            &stop_rx,
+        );
+        spawn_projector(
+            &mut tasks,
+            &mut progress,
+            &store,
+            JiangsuProjector,
+            &stop_rx,
+        );
     }
 
     // The notary: signed checkpoints of the log (one leads across replicas; the others stand by).
@@ -419,6 +555,8 @@ pub async fn start(
             FrequencyProjector.id(),
             SummaryBoardProjector.id(),
             AuditHistoryProjector.id(),
+            ServiceRecordProjector.id(),
+            JiangsuProjector.id(),
         ],
         progress: progress.clone(),
         commands: commands.clone(),
@@ -499,6 +637,7 @@ pub async fn start(
         commands.clone(),
         metrics::count_rest_commands,
     ))
+    .layer(axum::middleware::from_fn(rest_request_span))
     .merge(health::router(pool.clone()))
     .merge(metrics::router(metrics_state));
     let http_addr = http.local_addr()?;
@@ -527,6 +666,7 @@ pub async fn start(
         tasks.spawn(async move {
             let incoming = tokio_stream::wrappers::TcpListenerStream::new(grpc);
             if let Err(e) = tonic::transport::Server::builder()
+                .trace_fn(grpc_request_span)
                 .layer(metrics::GrpcCommandLayer(commands))
                 .add_routes(routes)
                 .serve_with_incoming_shutdown(incoming, stopped(rx))
@@ -550,6 +690,7 @@ pub async fn start(
         notary: notary_progress,
         stop,
         tasks,
+        otlp,
     })
 }
 

@@ -8,6 +8,9 @@
 //! `DATABASE_URL`; the service role may read and delete parked rows and record releases) lists a
 //! projector's parked events, retries a parked stream once its cause is fixed (every parked stream without
 //! `--stream`), or releases one with a recorded reason.
+//!
+//! Logs go to stdout as `LEDGER_LOG_FORMAT` says (`text` or `json`, for the subcommands too), filtered by
+//! `RUST_LOG`; the tracing subscriber is installed before anything else runs (`init_telemetry`).
 
 use std::str::FromStr;
 
@@ -17,9 +20,10 @@ use ledger_api::Config;
 use projections::parked::{ParkedError, ParkedEvent, RetryReport};
 use projections::rebuild::{RebuildOptions, RebuildReport, rebuild};
 use projections::{
-    AuditHistoryProjector, ComplianceProjector, CoverageProjector, FrequencyProjector, Projector,
-    SummaryBoardProjector,
+    AuditHistoryProjector, ComplianceProjector, CoverageProjector, FrequencyProjector,
+    JiangsuProjector, Projector, ServiceRecordProjector, SummaryBoardProjector,
 };
+use telemetry::LogFormat;
 
 /// `ledger-api rebuild`: rebuild read models from the log with no downtime.
 #[derive(Debug, clap::Parser)]
@@ -105,31 +109,38 @@ struct ParkedTarget {
     projector: String,
 }
 
-const PROJECTORS: [&str; 5] = [
+const PROJECTORS: [&str; 7] = [
     CoverageProjector::ID,
     ComplianceProjector::ID,
     FrequencyProjector::ID,
     SummaryBoardProjector::ID,
     AuditHistoryProjector::ID,
+    ServiceRecordProjector::ID,
+    JiangsuProjector::ID,
 ];
+
+/// The log format of the operator subcommands, which do not parse the serving configuration.
+fn log_format_from_env() -> anyhow::Result<LogFormat> {
+    match std::env::var("LEDGER_LOG_FORMAT") {
+        Ok(text) => text.parse().context("LEDGER_LOG_FORMAT"),
+        Err(_) => Ok(LogFormat::default()),
+    }
+}
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,sqlx=warn".into()),
-        )
-        .init();
     if std::env::args_os().nth(1).is_some_and(|a| a == "rebuild") {
         // `rebuild` is parsed on its own: it needs the owner URL, none of the serving configuration.
+        ledger_api::init_telemetry(Some(log_format_from_env()?))?;
         return run_rebuild(RebuildArgs::parse_from(std::env::args_os().skip(1))).await;
     }
     if std::env::args_os().nth(1).is_some_and(|a| a == "parked") {
         // Likewise: an operator command on the database, without the serving configuration.
+        ledger_api::init_telemetry(Some(log_format_from_env()?))?;
         return run_parked(ParkedArgs::parse_from(std::env::args_os().skip(1))).await;
     }
     let config = Config::parse();
+    ledger_api::init_telemetry(Some(config.log_format))?;
     let http = tokio::net::TcpListener::bind(config.http_addr)
         .await
         .with_context(|| format!("binding LEDGER_HTTP_ADDR {}", config.http_addr))?;
@@ -216,6 +227,10 @@ async fn run_rebuild(args: RebuildArgs) -> anyhow::Result<()> {
             AuditHistoryProjector::ID => {
                 one(&store, &AuditHistoryProjector, &rebuild_options).await
             }
+            ServiceRecordProjector::ID => {
+                one(&store, &ServiceRecordProjector, &rebuild_options).await
+            }
+            JiangsuProjector::ID => one(&store, &JiangsuProjector, &rebuild_options).await,
             other => Err(anyhow::anyhow!("unknown projector {other:?}")),
         }?;
         println!("{report}");
@@ -389,6 +404,10 @@ async fn parked_retry(
             AuditHistoryProjector::ID => {
                 projections::parked::retry(store, &AuditHistoryProjector, s).await
             }
+            ServiceRecordProjector::ID => {
+                projections::parked::retry(store, &ServiceRecordProjector, s).await
+            }
+            JiangsuProjector::ID => projections::parked::retry(store, &JiangsuProjector, s).await,
             other => return Err(anyhow::anyhow!("unknown projector {other:?}")),
         }
         .with_context(|| format!("retrying {id} stream {s}"))?;

@@ -47,15 +47,22 @@
 //! - `ledger_notary_uncovered_events`: committed events (below the fence) after the newest checkpoint —
 //!   the tail no signature covers yet (an unbounded count: it stays small while a notary runs).
 //!
-//! Not yet here (issue #7): the append latency histogram (needs a hook in the event store or the
-//! application layer).
+//! - `ledger_append_duration_seconds{outcome}` (histogram, [`append_buckets`]: 0.5 ms doubling to
+//!   4.1 s, then +Inf): the wall time of each event-store append as this process's application layer
+//!   sees it (pool wait, validation, the statement, the explanation of a conflict), from the
+//!   `eventstore.append` span. `outcome` is `ok` (written or replayed), `conflict` (expected version,
+//!   uniqueness claim or idempotency key) or `error` (invalid request, database, or abandoned before it
+//!   finished). The one exception to "computed when scraped": it is observed by a `tracing` layer
+//!   ([`append_timer_layer`], part of the process's subscriber, `telemetry::install`) and is
+//!   process-wide — every service started in one process (tests) shares it.
 
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
+use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{Method, StatusCode, header};
@@ -67,7 +74,8 @@ use projections::Progress;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::registry::Registry;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::{Registry, Unit};
 use sqlx::PgPool;
 use tokio::sync::watch;
 
@@ -255,6 +263,109 @@ where
     }
 }
 
+/// The buckets of `ledger_append_duration_seconds`: 0.5 ms, doubling, to 4.096 s (and +Inf).
+pub fn append_buckets() -> impl Iterator<Item = f64> {
+    exponential_buckets(0.0005, 2.0, 14)
+}
+
+type HistogramFamily = Family<Labels, Histogram, fn() -> Histogram>;
+
+/// The process-wide append histogram, with every outcome present from the start (zero counts).
+fn append_histogram() -> &'static HistogramFamily {
+    static APPENDS: OnceLock<HistogramFamily> = OnceLock::new();
+    APPENDS.get_or_init(|| {
+        let family: HistogramFamily =
+            Family::new_with_constructor(|| Histogram::new(append_buckets()));
+        for outcome in APPEND_OUTCOMES {
+            let _ = family.get_or_create(&outcome_label(outcome));
+        }
+        family
+    })
+}
+
+const APPEND_OUTCOMES: [&str; 3] = ["ok", "conflict", "error"];
+
+fn outcome_label(outcome: &str) -> Labels {
+    vec![("outcome", outcome.to_owned())]
+}
+
+/// When an `eventstore.append` span started, and the outcome it recorded.
+struct AppendTiming {
+    started: Instant,
+    outcome: Option<&'static str>,
+}
+
+struct OutcomeVisitor<'a>(&'a mut Option<&'static str>);
+
+impl tracing::field::Visit for OutcomeVisitor<'_> {
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        if field.name() == "outcome" {
+            *self.0 = APPEND_OUTCOMES.into_iter().find(|o| *o == value);
+        }
+    }
+
+    fn record_debug(&mut self, _field: &tracing::field::Field, _value: &dyn std::fmt::Debug) {}
+}
+
+/// Times `eventstore.append` spans into `ledger_append_duration_seconds` (see the module docs).
+struct AppendTimer;
+
+impl<S> tracing_subscriber::Layer<S> for AppendTimer
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    fn on_new_span(
+        &self,
+        _attrs: &tracing::span::Attributes<'_>,
+        id: &tracing::span::Id,
+        ctx: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        if let Some(span) = ctx.span(id) {
+            span.extensions_mut().insert(AppendTiming {
+                started: Instant::now(),
+                outcome: None,
+            });
+        }
+    }
+
+    fn on_record(
+        &self,
+        id: &tracing::span::Id,
+        values: &tracing::span::Record<'_>,
+        ctx: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        if let Some(span) = ctx.span(id)
+            && let Some(timing) = span.extensions_mut().get_mut::<AppendTiming>()
+        {
+            values.record(&mut OutcomeVisitor(&mut timing.outcome));
+        }
+    }
+
+    fn on_close(&self, id: tracing::span::Id, ctx: tracing_subscriber::layer::Context<'_, S>) {
+        let Some(span) = ctx.span(&id) else { return };
+        let Some(timing) = span.extensions_mut().remove::<AppendTiming>() else {
+            return;
+        };
+        append_histogram()
+            .get_or_create(&outcome_label(timing.outcome.unwrap_or("error")))
+            .observe(timing.started.elapsed().as_secs_f64());
+    }
+}
+
+/// The layer observing `ledger_append_duration_seconds`, filtered to the `eventstore.append` spans (so
+/// `RUST_LOG` does not turn it off). `ledger_api::init_telemetry` adds it to the process's subscriber.
+pub fn append_timer_layer() -> telemetry::ExtraLayer {
+    use tracing_subscriber::Layer as _;
+    AppendTimer
+        .with_filter(
+            tracing_subscriber::filter::filter_fn(|meta| {
+                meta.is_span() && meta.name() == "eventstore.append"
+            })
+            .with_max_level_hint(tracing::Level::INFO),
+        )
+        .boxed()
+}
+
 /// What the `/metrics` handler reads.
 #[derive(Clone)]
 pub struct MetricsState {
@@ -295,6 +406,12 @@ async fn scrape(State(state): State<Arc<MetricsState>>) -> Response {
         "ledger_commands",
         "Commands answered by an adapter, by outcome (ok, rejected, failed)",
         state.commands.total.clone(),
+    );
+    registry.register_with_unit(
+        "ledger_append_duration",
+        "Event-store appends as the service sees them, by outcome (ok, conflict, error)",
+        Unit::Seconds,
+        append_histogram().clone(),
     );
     let mut body = String::new();
     match prometheus_client::encoding::text::encode(&mut body, &registry) {

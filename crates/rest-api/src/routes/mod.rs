@@ -23,6 +23,7 @@ mod findings;
 mod host_units;
 mod medicine_boxes;
 mod needs;
+mod records;
 mod regions;
 mod reports;
 mod summaries;
@@ -62,5 +63,6 @@ pub(crate) fn all(router: OpenApiRouter<RestState>) -> OpenApiRouter<RestState> 
         .merge(needs::routes())
         .merge(events::routes())
         .merge(reports::routes())
+        .merge(records::routes())
         .merge(audit::routes())
 }

@@ -1,0 +1,685 @@
+//! # Volunteer service record: hours per volunteer per year, certificates issued (志愿服务记录与证明)
+//!
+//! Policy of this module:
+//! - Projector id `service_record`. It consumes team registrations (the team's region), volunteer
+//!   registrations (home region) and memberships (joined), activities (recorded / corrected / voided, with
+//!   each participant's minutes) and certificates issued. Tables `service_record_*` hold ids, codes,
+//!   dates, minutes and the certificate's number and hash — no personal data, nothing decrypted, none of
+//!   the activity's free text.
+//! - **What counts** ("谁组织谁记录，谁记录谁证明"): a volunteer's service is the non-voided activities
+//!   that list them as a participant, each at its *current* revision (a correction replaces the team,
+//!   date, participants and minutes as a whole; a voided activity stays, flagged, and counts for nothing).
+//!   A volunteer is listed at most once per activity, so an activity counts once per person whatever
+//!   teams the person belongs to. The year of an activity is the calendar year of its business date
+//!   (an Asia/Shanghai date already).
+//! - **Replays are harmless.** Every row keyed by a record carries the stream version of the event that
+//!   last changed it, and a change applies only when the event's version is newer; registrations,
+//!   memberships and certificates are inserted once. Applying the same events again changes nothing.
+//! - **Queries.** [`service_record`] answers one volunteer: their home region and teams (for the caller's
+//!   scope check), per year the activities, minutes and first/last activity date with the activities
+//!   that decided them, and the certificates issued. [`service_hours`] lists, for a year, the volunteers
+//!   who served in the activities of a team, or of the teams of a region (a county, or a city / province
+//!   code covering everything below it), with their activities and minutes — paged by volunteer id after
+//!   a cursor, so a page never shifts. One snapshot per answer, which states the parked events and the
+//!   checkpoint it reflects.
+
+use chrono::{Datelike, NaiveDate};
+use domain::DomainEvent;
+use domain::activity::{ActivityDetails, ActivityEvent};
+use domain::certificate::CertificateEvent;
+use domain::ids::{ActivityId, CertificateId, RegionCode, TeamId, VolunteerId};
+use domain::team::TeamEvent;
+use domain::volunteer::VolunteerEvent;
+use eventstore::{RecordedEvent, Token};
+use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, PgPool, Row};
+use uuid::Uuid;
+
+use crate::compliance::{answer_state, instance_uuid, region_of, snapshot, year_start};
+use crate::error::{ApplyError, ProjectionError};
+use crate::runtime::Projector;
+
+/// The largest page [`service_hours`] answers.
+pub const MAX_PAGE: i64 = 1000;
+
+/// The event types this projector consumes (all others only advance its checkpoint).
+const HANDLED: &[&str] = &[
+    "TeamRegistered",
+    "VolunteerRegistered",
+    "VolunteerJoinedTeam",
+    "ActivityRecorded",
+    "ActivityCorrected",
+    "ActivityVoided",
+    "CertificateIssued",
+];
+
+mod sql {
+    /// Binds: $1 team, $2 region, $3 city, $4 province.
+    pub const REGISTER_TEAM: &str =
+        "INSERT INTO service_record_teams (team_id, region, city, province) VALUES ($1, $2, $3, $4)
+ON CONFLICT (team_id) DO NOTHING";
+
+    /// Binds: $1 volunteer, $2 home region, $3 stream version.
+    pub const REGISTER_VOLUNTEER: &str =
+        "INSERT INTO service_record_volunteers (volunteer_id, home_region, stream_version)
+VALUES ($1, $2, $3)
+ON CONFLICT (volunteer_id) DO NOTHING";
+
+    /// Binds: $1 volunteer, $2 team.
+    pub const JOIN: &str = "INSERT INTO service_record_memberships (volunteer_id, team_id)
+VALUES ($1, $2)
+ON CONFLICT (volunteer_id, team_id) DO NOTHING";
+
+    /// Binds: $1 activity, $2 team, $3 date, $4 revision, $5 stream version. Applies only when the event
+    /// is newer than what the row holds; returns the row when it did.
+    pub const UPSERT_ACTIVITY: &str = "INSERT INTO service_record_activities
+(activity_id, team_id, on_date, revision, stream_version)
+VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (activity_id) DO UPDATE SET
+    team_id = EXCLUDED.team_id, on_date = EXCLUDED.on_date, revision = EXCLUDED.revision,
+    stream_version = EXCLUDED.stream_version
+WHERE service_record_activities.stream_version < EXCLUDED.stream_version
+RETURNING activity_id";
+
+    pub const FORGET_PARTICIPANTS: &str =
+        "DELETE FROM service_record_participations WHERE activity_id = $1";
+
+    /// Binds: $1 activity, $2 volunteers (uuid[]), $3 minutes (int[]), pairwise.
+    pub const PARTICIPATE: &str =
+        "INSERT INTO service_record_participations (activity_id, volunteer_id, minutes)
+SELECT $1, v, m FROM unnest($2::uuid[], $3::int[]) AS p(v, m)";
+
+    /// Binds: $1 activity, $2 stream version.
+    pub const VOID: &str = "UPDATE service_record_activities SET voided = true, stream_version = $2
+WHERE activity_id = $1 AND stream_version < $2";
+
+    /// Binds: $1 certificate, $2 number, $3 volunteer, $4 issuing team, $5 issued_on, $6 total minutes,
+    /// $7 activities (uuid[]), $8 sha256.
+    pub const ISSUE: &str = "INSERT INTO service_record_certificates
+(certificate_id, number, volunteer_id, issuing_team_id, issued_on, total_minutes, activity_ids, sha256)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+ON CONFLICT (certificate_id) DO NOTHING";
+
+    /// Binds: $1 volunteer.
+    pub const VOLUNTEER: &str =
+        "SELECT home_region FROM service_record_volunteers WHERE volunteer_id = $1";
+
+    /// Binds: $1 volunteer.
+    pub const TEAMS: &str =
+        "SELECT team_id FROM service_record_memberships WHERE volunteer_id = $1 ORDER BY team_id";
+
+    /// Binds: $1 volunteer, $2 first day, $3 last day (NULL: every year). Non-voided activities only.
+    pub const SERVED: &str = "SELECT a.activity_id, a.team_id, a.on_date, a.revision, p.minutes
+FROM service_record_participations p
+JOIN service_record_activities a ON a.activity_id = p.activity_id
+WHERE p.volunteer_id = $1 AND NOT a.voided
+  AND ($2::date IS NULL OR a.on_date BETWEEN $2 AND $3)
+ORDER BY a.on_date, a.activity_id";
+
+    /// Binds: $1 volunteer, $2 first day, $3 last day (NULL: every year).
+    pub const CERTIFICATES: &str = "SELECT certificate_id, number, issuing_team_id, issued_on,
+    total_minutes, activity_ids, sha256
+FROM service_record_certificates
+WHERE volunteer_id = $1 AND ($2::date IS NULL OR issued_on BETWEEN $2 AND $3)
+ORDER BY issued_on, certificate_id";
+
+    /// Binds: $1 team.
+    pub const TEAM_REGION: &str = "SELECT region FROM service_record_teams WHERE team_id = $1";
+
+    /// Binds: $1 first day, $2 last day, $3 region (NULL: any), $4 team (NULL: any), $5 after volunteer
+    /// (NULL: from the first), $6 limit. One row per volunteer with a non-voided activity of the
+    /// region's teams (or the team) in the range, ordered by volunteer id.
+    pub const HOURS: &str = "SELECT p.volunteer_id,
+    count(*) AS activities,
+    sum(p.minutes)::bigint AS minutes,
+    min(a.on_date) AS first_on,
+    max(a.on_date) AS last_on
+FROM service_record_participations p
+JOIN service_record_activities a ON a.activity_id = p.activity_id
+JOIN service_record_teams t ON t.team_id = a.team_id
+WHERE NOT a.voided
+  AND a.on_date BETWEEN $1 AND $2
+  AND ($3::text IS NULL OR t.region = $3 OR t.city = $3 OR t.province = $3)
+  AND ($4::uuid IS NULL OR a.team_id = $4)
+  AND ($5::uuid IS NULL OR p.volunteer_id > $5)
+GROUP BY p.volunteer_id
+ORDER BY p.volunteer_id
+LIMIT $6";
+}
+
+/// The service-record projector (id `service_record`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ServiceRecordProjector;
+
+impl ServiceRecordProjector {
+    pub const ID: &'static str = "service_record";
+}
+
+impl Projector for ServiceRecordProjector {
+    fn id(&self) -> &'static str {
+        Self::ID
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        &[
+            "service_record_teams",
+            "service_record_volunteers",
+            "service_record_memberships",
+            "service_record_activities",
+            "service_record_participations",
+            "service_record_certificates",
+        ]
+    }
+
+    fn handles(&self, event: &RecordedEvent) -> bool {
+        matches!(
+            event.category(),
+            "team" | "volunteer" | "activity" | "certificate"
+        ) && HANDLED.contains(&event.event_type.as_str())
+    }
+
+    async fn apply(
+        &self,
+        conn: &mut PgConnection,
+        event: &RecordedEvent,
+    ) -> Result<(), ApplyError> {
+        match event.category() {
+            "team" => apply_team(conn, event).await,
+            "volunteer" => apply_volunteer(conn, event).await,
+            "activity" => apply_activity(conn, event).await,
+            "certificate" => apply_certificate(conn, event).await,
+            _ => Ok(()),
+        }
+    }
+}
+
+pub(crate) fn version_i64(event: &RecordedEvent) -> Result<i64, ApplyError> {
+    i64::try_from(event.stream_version).map_err(|_| {
+        ApplyError::Invalid(format!(
+            "{} has version {}",
+            event.stream_id, event.stream_version
+        ))
+    })
+}
+
+pub(crate) fn mismatch(
+    kind: &str,
+    id: impl std::fmt::Display,
+    event: &RecordedEvent,
+) -> ApplyError {
+    ApplyError::Invalid(format!(
+        "{} for {kind} {id} in stream {}",
+        event.event_type, event.stream_id
+    ))
+}
+
+async fn apply_team(conn: &mut PgConnection, event: &RecordedEvent) -> Result<(), ApplyError> {
+    let team = instance_uuid(event)?;
+    if let TeamEvent::Registered(r) =
+        TeamEvent::from_payload(&event.event_type, event.schema_version, &event.payload)?
+    {
+        if r.team_id.0 != team {
+            return Err(mismatch("team", r.team_id, event));
+        }
+        sqlx::query(sql::REGISTER_TEAM)
+            .bind(team)
+            .bind(r.region.as_str())
+            .bind(r.region.city().as_str())
+            .bind(r.region.province().as_str())
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+async fn apply_volunteer(conn: &mut PgConnection, event: &RecordedEvent) -> Result<(), ApplyError> {
+    let volunteer = instance_uuid(event)?;
+    match VolunteerEvent::from_payload(&event.event_type, event.schema_version, &event.payload)? {
+        VolunteerEvent::Registered(r) => {
+            if r.volunteer_id.0 != volunteer {
+                return Err(mismatch("volunteer", r.volunteer_id, event));
+            }
+            sqlx::query(sql::REGISTER_VOLUNTEER)
+                .bind(volunteer)
+                .bind(r.home_region.as_str())
+                .bind(version_i64(event)?)
+                .execute(conn)
+                .await?;
+        }
+        VolunteerEvent::JoinedTeam(j) => {
+            sqlx::query(sql::JOIN)
+                .bind(volunteer)
+                .bind(j.team_id.0)
+                .execute(conn)
+                .await?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Record an activity's team, date and participants, or replace them (a correction) — if the event is
+/// newer than what the read model holds.
+async fn record(
+    conn: &mut PgConnection,
+    activity: Uuid,
+    revision: u32,
+    details: &ActivityDetails,
+    event: &RecordedEvent,
+) -> Result<(), ApplyError> {
+    let revision =
+        i32::try_from(revision).map_err(|_| ApplyError::Invalid(format!("revision {revision}")))?;
+    let changed = sqlx::query(sql::UPSERT_ACTIVITY)
+        .bind(activity)
+        .bind(details.team_id.0)
+        .bind(details.date)
+        .bind(revision)
+        .bind(version_i64(event)?)
+        .fetch_optional(&mut *conn)
+        .await?;
+    if changed.is_none() {
+        return Ok(());
+    }
+    let who: Vec<Uuid> = details
+        .participants
+        .iter()
+        .map(|p| p.volunteer_id.0)
+        .collect();
+    let minutes = details
+        .participants
+        .iter()
+        .map(|p| {
+            i32::try_from(p.minutes)
+                .map_err(|_| ApplyError::Invalid(format!("{} minutes", p.minutes)))
+        })
+        .collect::<Result<Vec<i32>, _>>()?;
+    sqlx::query(sql::FORGET_PARTICIPANTS)
+        .bind(activity)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(sql::PARTICIPATE)
+        .bind(activity)
+        .bind(&who)
+        .bind(&minutes)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+async fn apply_activity(conn: &mut PgConnection, event: &RecordedEvent) -> Result<(), ApplyError> {
+    let activity = instance_uuid(event)?;
+    match ActivityEvent::from_payload(&event.event_type, event.schema_version, &event.payload)? {
+        ActivityEvent::Recorded(r) => {
+            if r.activity_id.0 != activity {
+                return Err(mismatch("activity", r.activity_id, event));
+            }
+            record(conn, activity, 1, &r.details, event).await?;
+        }
+        ActivityEvent::Corrected(c) => {
+            record(conn, activity, c.revision, &c.details, event).await?
+        }
+        ActivityEvent::Voided(_) => {
+            sqlx::query(sql::VOID)
+                .bind(activity)
+                .bind(version_i64(event)?)
+                .execute(conn)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+async fn apply_certificate(
+    conn: &mut PgConnection,
+    event: &RecordedEvent,
+) -> Result<(), ApplyError> {
+    let certificate = instance_uuid(event)?;
+    let CertificateEvent::Issued(c) =
+        CertificateEvent::from_payload(&event.event_type, event.schema_version, &event.payload)?;
+    if c.certificate_id.0 != certificate {
+        return Err(mismatch("certificate", c.certificate_id, event));
+    }
+    let total = i64::try_from(c.total_minutes)
+        .map_err(|_| ApplyError::Invalid(format!("{} total minutes", c.total_minutes)))?;
+    let activities: Vec<Uuid> = c.activities.iter().map(|a| a.activity_id.0).collect();
+    sqlx::query(sql::ISSUE)
+        .bind(certificate)
+        .bind(c.number.as_str())
+        .bind(c.volunteer_id.0)
+        .bind(c.issuing_team_id.0)
+        .bind(c.issued_on)
+        .bind(total)
+        .bind(&activities)
+        .bind(&c.sha256)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Queries
+// ---------------------------------------------------------------------------------------------------------
+
+/// One activity of a volunteer's record, at its current revision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServedActivity {
+    pub activity: ActivityId,
+    /// The team that recorded it (and may certify it).
+    pub team: TeamId,
+    pub date: NaiveDate,
+    pub revision: u32,
+    /// The volunteer's minutes in it.
+    pub minutes: u32,
+}
+
+/// A volunteer's service in one calendar year.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceYear {
+    pub year: i32,
+    /// Distinct non-voided activities.
+    pub activities: u64,
+    pub minutes: u64,
+    pub first_activity: NaiveDate,
+    pub last_activity: NaiveDate,
+    /// The activities that decided the figures, by date then id.
+    pub items: Vec<ServedActivity>,
+}
+
+/// A certificate issued to the volunteer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedCertificate {
+    pub certificate: CertificateId,
+    pub number: String,
+    pub issuing_team: TeamId,
+    pub issued_on: NaiveDate,
+    pub total_minutes: u64,
+    /// The activities it certifies.
+    pub activities: Vec<ActivityId>,
+    /// Lowercase hex SHA-256 of the certificate's canonical text (anyone holding it can check it).
+    pub sha256: String,
+}
+
+/// One volunteer's service record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceRecord {
+    pub volunteer: VolunteerId,
+    /// `None`: the read model has seen no registration of this volunteer.
+    pub home_region: Option<RegionCode>,
+    /// Teams the volunteer has ever been a member of (for team-scoped callers).
+    pub teams: Vec<TeamId>,
+    /// Years with service, oldest first (only the asked year when one was asked).
+    pub years: Vec<ServiceYear>,
+    /// By date issued, then id.
+    pub certificates: Vec<IssuedCertificate>,
+    /// Events the projector has parked: when not 0, the record may miss them.
+    pub parked_events: u64,
+    /// The checkpoint of the read model the answer was computed from.
+    pub as_of: Token,
+}
+
+fn unsigned(row: &PgRow, column: &str) -> Result<u64, ProjectionError> {
+    let v: i64 = row.try_get(column)?;
+    u64::try_from(v).map_err(|_| ProjectionError::Corrupt(format!("{column} = {v}")))
+}
+
+fn small(row: &PgRow, column: &str) -> Result<u32, ProjectionError> {
+    let v: i32 = row.try_get(column)?;
+    u32::try_from(v).map_err(|_| ProjectionError::Corrupt(format!("{column} = {v}")))
+}
+
+/// `[1 January, 31 December]` of `year`, or both `None` for every year.
+fn year_bounds(
+    year: Option<i32>,
+) -> Result<(Option<NaiveDate>, Option<NaiveDate>), ProjectionError> {
+    match year {
+        None => Ok((None, None)),
+        Some(y) => {
+            let last = NaiveDate::from_ymd_opt(y, 12, 31)
+                .ok_or_else(|| ProjectionError::Corrupt(format!("no 31 December in {y}")))?;
+            Ok((Some(year_start(y)?), Some(last)))
+        }
+    }
+}
+
+fn by_year(items: Vec<ServedActivity>) -> Vec<ServiceYear> {
+    let mut years: Vec<ServiceYear> = Vec::new();
+    for item in items {
+        let year = item.date.year();
+        match years.last_mut() {
+            Some(y) if y.year == year => {
+                y.activities += 1;
+                y.minutes += u64::from(item.minutes);
+                y.first_activity = y.first_activity.min(item.date);
+                y.last_activity = y.last_activity.max(item.date);
+                y.items.push(item);
+            }
+            _ => years.push(ServiceYear {
+                year,
+                activities: 1,
+                minutes: u64::from(item.minutes),
+                first_activity: item.date,
+                last_activity: item.date,
+                items: vec![item],
+            }),
+        }
+    }
+    years
+}
+
+/// The service record of `volunteer`: every year, or only `year`.
+pub async fn service_record(
+    pool: &PgPool,
+    volunteer: VolunteerId,
+    year: Option<i32>,
+) -> Result<ServiceRecord, ProjectionError> {
+    let (first, last) = year_bounds(year)?;
+    let mut tx = snapshot(pool).await?;
+    let home_region = match sqlx::query(sql::VOLUNTEER)
+        .bind(volunteer.0)
+        .fetch_optional(&mut *tx)
+        .await?
+    {
+        Some(row) => Some(region_of(&row, "home_region")?),
+        None => None,
+    };
+    let teams = sqlx::query(sql::TEAMS)
+        .bind(volunteer.0)
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|r| r.try_get::<Uuid, _>("team_id").map(TeamId))
+        .collect::<Result<Vec<_>, _>>()?;
+    let served = sqlx::query(sql::SERVED)
+        .bind(volunteer.0)
+        .bind(first)
+        .bind(last)
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(ServedActivity {
+                activity: ActivityId(r.try_get("activity_id")?),
+                team: TeamId(r.try_get("team_id")?),
+                date: r.try_get("on_date")?,
+                revision: small(r, "revision")?,
+                minutes: small(r, "minutes")?,
+            })
+        })
+        .collect::<Result<Vec<_>, ProjectionError>>()?;
+    let certificates = sqlx::query(sql::CERTIFICATES)
+        .bind(volunteer.0)
+        .bind(first)
+        .bind(last)
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(IssuedCertificate {
+                certificate: CertificateId(r.try_get("certificate_id")?),
+                number: r.try_get("number")?,
+                issuing_team: TeamId(r.try_get("issuing_team_id")?),
+                issued_on: r.try_get("issued_on")?,
+                total_minutes: unsigned(r, "total_minutes")?,
+                activities: r
+                    .try_get::<Vec<Uuid>, _>("activity_ids")?
+                    .into_iter()
+                    .map(ActivityId)
+                    .collect(),
+                sha256: r.try_get("sha256")?,
+            })
+        })
+        .collect::<Result<Vec<_>, ProjectionError>>()?;
+    let (parked_events, as_of) = answer_state(&mut tx, ServiceRecordProjector::ID).await?;
+    tx.commit().await?;
+    Ok(ServiceRecord {
+        volunteer,
+        home_region,
+        teams,
+        years: by_year(served),
+        certificates,
+        parked_events,
+        as_of,
+    })
+}
+
+/// The region a team counts in (`None`: the read model has seen no registration of it).
+pub async fn team_region(
+    pool: &PgPool,
+    team: TeamId,
+) -> Result<Option<RegionCode>, ProjectionError> {
+    match sqlx::query(sql::TEAM_REGION)
+        .bind(team.0)
+        .fetch_optional(pool)
+        .await?
+    {
+        Some(row) => Ok(Some(region_of(&row, "region")?)),
+        None => Ok(None),
+    }
+}
+
+/// Whose activities a list of service hours covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HoursOf {
+    /// The teams of a region (a county, or a city / province code covering everything below it).
+    Region(RegionCode),
+    /// One team.
+    Team(TeamId),
+}
+
+/// One volunteer's service in a year, in the activities a list covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VolunteerHours {
+    pub volunteer: VolunteerId,
+    /// Distinct non-voided activities.
+    pub activities: u64,
+    pub minutes: u64,
+    pub first_activity: NaiveDate,
+    pub last_activity: NaiveDate,
+}
+
+/// One page of service hours.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceHours {
+    pub of: HoursOf,
+    pub year: i32,
+    /// By volunteer id.
+    pub rows: Vec<VolunteerHours>,
+    /// More volunteers follow the last one.
+    pub has_more: bool,
+    /// Events the projector has parked: when not 0, the figures may miss them.
+    pub parked_events: u64,
+    /// The checkpoint of the read model the answer was computed from.
+    pub as_of: Token,
+}
+
+/// Up to `limit` (1 to [`MAX_PAGE`]) volunteers after `after` (by id) who served in `year` in the
+/// activities `of` covers, with their activities and minutes.
+pub async fn service_hours(
+    pool: &PgPool,
+    of: HoursOf,
+    year: i32,
+    after: Option<VolunteerId>,
+    limit: i64,
+) -> Result<ServiceHours, ProjectionError> {
+    let limit = limit.clamp(1, MAX_PAGE);
+    let (Some(first), Some(last)) = year_bounds(Some(year))? else {
+        return Err(ProjectionError::Corrupt(format!("no bounds for {year}")));
+    };
+    let (region, team) = match of {
+        HoursOf::Region(r) => (Some(r.as_str().to_owned()), None),
+        HoursOf::Team(t) => (None, Some(t.0)),
+    };
+    let mut tx = snapshot(pool).await?;
+    let mut rows = sqlx::query(sql::HOURS)
+        .bind(first)
+        .bind(last)
+        .bind(region)
+        .bind(team)
+        .bind(after.map(|v| v.0))
+        .bind(limit + 1)
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|r| {
+            let minutes: Option<i64> = r.try_get("minutes")?;
+            let minutes = minutes.unwrap_or(0);
+            Ok(VolunteerHours {
+                volunteer: VolunteerId(r.try_get("volunteer_id")?),
+                activities: unsigned(r, "activities")?,
+                minutes: u64::try_from(minutes)
+                    .map_err(|_| ProjectionError::Corrupt(format!("minutes = {minutes}")))?,
+                first_activity: r.try_get("first_on")?,
+                last_activity: r.try_get("last_on")?,
+            })
+        })
+        .collect::<Result<Vec<_>, ProjectionError>>()?;
+    let (parked_events, as_of) = answer_state(&mut tx, ServiceRecordProjector::ID).await?;
+    tx.commit().await?;
+    let has_more = i64::try_from(rows.len()).is_ok_and(|n| n > limit);
+    rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    Ok(ServiceHours {
+        of,
+        year,
+        rows,
+        has_more,
+        parked_events,
+        as_of,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(d: (i32, u32, u32), minutes: u32) -> ServedActivity {
+        ServedActivity {
+            activity: ActivityId(Uuid::new_v4()),
+            team: TeamId(Uuid::nil()),
+            date: NaiveDate::from_ymd_opt(d.0, d.1, d.2).unwrap(),
+            revision: 1,
+            minutes,
+        }
+    }
+
+    #[test]
+    fn service_is_summed_per_calendar_year_with_first_and_last_dates() {
+        let years = by_year(vec![
+            item((2023, 12, 31), 30),
+            item((2024, 1, 1), 60),
+            item((2024, 3, 24), 90),
+        ]);
+        assert_eq!(years.len(), 2);
+        assert_eq!(
+            (years[0].year, years[0].activities, years[0].minutes),
+            (2023, 1, 30)
+        );
+        assert_eq!(
+            (years[1].year, years[1].activities, years[1].minutes),
+            (2024, 2, 150)
+        );
+        assert_eq!(years[1].first_activity.to_string(), "2024-01-01");
+        assert_eq!(years[1].last_activity.to_string(), "2024-03-24");
+        assert_eq!(years[1].items.len(), 2);
+        assert!(by_year(vec![]).is_empty());
+    }
+}

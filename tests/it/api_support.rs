@@ -64,7 +64,7 @@ impl TestService {
         let running = ledger_api::start(config, http, grpc).await.unwrap();
         TestService {
             http: format!("http://{}", running.http_addr),
-            grpc: format!("http://{}", running.grpc_addr),
+            grpc: format!("http://{}", running.grpc_addr.unwrap()),
             issuer: access::DevIssuer::with_secret(
                 JWT_SECRET.as_bytes().to_vec(),
                 ISSUER,

@@ -270,6 +270,7 @@ fn config() -> RunnerConfig {
         lease_retry: Duration::from_millis(20),
         error_backoff: Duration::from_millis(20),
         idle_check: Duration::from_secs(1),
+        lead: true,
     }
 }
 

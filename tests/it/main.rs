@@ -30,6 +30,7 @@ mod eventstore_subscribe;
 mod notary_runner;
 mod parked;
 mod projections;
+mod projector_process;
 mod read_models;
 mod rebuild;
 mod records;

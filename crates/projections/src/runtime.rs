@@ -24,7 +24,8 @@
 //! - **Waiting.** [`Runner::progress`] is a `watch` of the checkpoint; [`Runner::wait_for`] waits for a
 //!   token with a deadline and [`Runner::run_until`] runs until a token is reached — no sleeping to wait.
 //!   A standby runner refreshes its progress from the database each time it polls for the lock, so
-//!   waiting on it works too (with that latency).
+//!   waiting on it works too (with that latency). A follower ([`RunnerConfig::lead`] `false`) only
+//!   ever does that: it never applies, it mirrors the leader's checkpoint.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -110,6 +111,10 @@ pub struct RunnerConfig {
     pub error_backoff: Duration,
     /// While idle, how often the leader checks that its lock connection is still alive.
     pub idle_check: Duration,
+    /// `false`: follow only — never take the lock, just refresh the progress from the database every
+    /// [`RunnerConfig::lease_retry`] (API replicas when dedicated projector processes lead), so that
+    /// read-your-writes waits work here too.
+    pub lead: bool,
 }
 
 impl Default for RunnerConfig {
@@ -119,6 +124,7 @@ impl Default for RunnerConfig {
             lease_retry: Duration::from_secs(1),
             error_backoff: Duration::from_secs(1),
             idle_check: Duration::from_secs(5),
+            lead: true,
         }
     }
 }
@@ -467,6 +473,15 @@ impl<P: Projector> Runner<P> {
     }
 
     async fn acquire(&self, until: Option<Token>) -> Result<Lease, ProjectionError> {
+        if !self.config.lead {
+            loop {
+                let p = self.refresh(false).await?;
+                if until.is_some_and(|t| p.checkpoint >= t) {
+                    return Ok(Lease::Reached(p));
+                }
+                tokio::time::sleep(self.config.lease_retry).await;
+            }
+        }
         let mut conn = self.store.leader_connection().await?;
         sqlx::query(sql::ENSURE_CHECKPOINT)
             .bind(self.id())

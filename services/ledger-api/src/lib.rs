@@ -55,6 +55,19 @@ pub enum Environment {
     Production,
 }
 
+/// How this process takes part in the projectors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ProjectorMode {
+    /// Run every projector: lead when elected, stand by otherwise.
+    #[value(alias = "true")]
+    Lead,
+    /// Never lead: mirror the checkpoints the leaders commit (read-your-writes here).
+    Follow,
+    /// No projector runner in this process.
+    #[value(alias = "false")]
+    Off,
+}
+
 /// The service's configuration (environment variables or flags).
 #[derive(Clone, clap::Parser)]
 #[command(
@@ -121,9 +134,15 @@ pub struct Config {
     /// How long a read with `min_token` waits for the read model to catch up before answering 503.
     #[arg(long, env = "LEDGER_READ_WAIT_MS", default_value_t = 5000, value_parser = clap::value_parser!(u64).range(0..=60_000))]
     pub read_wait_ms: u64,
-    /// Run the projectors in this process (one leads across replicas; the others stand by).
-    #[arg(long, env = "LEDGER_PROJECTORS", default_value_t = true, action = clap::ArgAction::Set)]
-    pub projectors: bool,
+    /// The projectors in this process: `lead` (alias `true`: one leads across replicas, the others
+    /// stand by), `follow` (never lead; mirror the leaders' checkpoints so `min_token` reads work here —
+    /// for API replicas next to dedicated `ledger-projector` processes) or `off` (alias `false`).
+    #[arg(long, env = "LEDGER_PROJECTORS", value_enum, default_value_t = ProjectorMode::Lead)]
+    pub projectors: ProjectorMode,
+    /// Serve REST and gRPC. `false` (what `ledger-projector` sets): only the projectors, the notary,
+    /// the notifier and health/metrics on `LEDGER_HTTP_ADDR`; no bearer-token configuration needed.
+    #[arg(long, env = "LEDGER_API", default_value_t = true, action = clap::ArgAction::Set)]
+    pub api: bool,
     /// The notary's Ed25519 private key (PKCS#8 PEM file, e.g. from `ledger-audit keygen`). When set, the
     /// notary signs checkpoints of the log (one leads across replicas) and the public key is served;
     /// when unset, no notary runs in this process.
@@ -205,7 +224,8 @@ fn config_error(variable: &'static str, reason: impl std::fmt::Display) -> Start
 /// A running service.
 pub struct Running {
     pub http_addr: SocketAddr,
-    pub grpc_addr: SocketAddr,
+    /// `None` in a projector process.
+    pub grpc_addr: Option<SocketAddr>,
     /// `(role, bearer token)` per development actor (only with `--dev-tokens`).
     pub dev_tokens: Vec<(Role, String)>,
     pub ledger: Ledger,
@@ -430,13 +450,45 @@ pub async fn start(
     http: TcpListener,
     grpc: TcpListener,
 ) -> Result<Running, StartError> {
+    if !config.api {
+        return Err(config_error(
+            "LEDGER_API",
+            "is false: start a projector process with ledger-projector (start_projector)",
+        ));
+    }
+    start_inner(config, http, Some(grpc)).await
+}
+
+/// Start a projector process (`ledger-projector`): the projectors (leading when elected), the notary
+/// when a key is configured, the notifier, and `/livez`, `/readyz` and `/metrics` on `http`; no REST or
+/// gRPC API and no bearer-token configuration.
+pub async fn start_projector(mut config: Config, http: TcpListener) -> Result<Running, StartError> {
+    config.api = false;
+    if config.projectors == ProjectorMode::Off {
+        return Err(config_error(
+            "LEDGER_PROJECTORS",
+            "is off: a projector process runs the projectors (lead or follow)",
+        ));
+    }
+    start_inner(config, http, None).await
+}
+
+async fn start_inner(
+    config: Config,
+    http: TcpListener,
+    grpc: Option<TcpListener>,
+) -> Result<Running, StartError> {
     if let Err(e) = init_telemetry(None) {
         // Another subscriber was installed by whoever embeds the service: it logs; nothing is exported
         // and the append histogram stays empty.
         tracing::warn!(error = %e, "the service's telemetry is not installed");
     }
-    let (auth, dev_issuer) = authenticator(&config)?;
-    let auth = Arc::new(auth);
+    let (auth, dev_issuer) = if config.api {
+        let (auth, dev_issuer) = authenticator(&config)?;
+        (Some(Arc::new(auth)), dev_issuer)
+    } else {
+        (None, None)
+    };
     let notary_key = notary_key(&config)?;
     let otlp = otlp_exporter(&config)?;
     if let Some(url) = &config.migration_database_url {
@@ -471,56 +523,20 @@ pub async fn start(
 
     // Projectors: one runner per read model; progress feeds read-your-writes.
     let mut progress = BTreeMap::new();
-    if config.projectors {
-        spawn_projector(
-            &mut tasks,
-            &mut progress,
-            &store,
-            CoverageProjector,
-            &stop_rx,
-        );
-        spawn_projector(
-            &mut tasks,
-            &mut progress,
-            &store,
-            ComplianceProjector,
-            &stop_rx,
-        );
-        spawn_projector(
-            &mut tasks,
-            &mut progress,
-            &store,
-            FrequencyProjector,
-            &stop_rx,
-        );
-        spawn_projector(
-            &mut tasks,
-            &mut progress,
-            &store,
-            SummaryBoardProjector,
-            &stop_rx,
-        );
-        spawn_projector(
-            &mut tasks,
-            &mut progress,
-            &store,
-            AuditHistoryProjector,
-            &stop_rx,
-        );
-        spawn_projector(
-            &mut tasks,
-            &mut progress,
-            &store,
-            ServiceRecordProjector,
-            &stop_rx,
-        );
-        spawn_projector(
-            &mut tasks,
-            &mut progress,
-            &store,
-            JiangsuProjector,
-            &stop_rx,
-        );
+    let runner_config = RunnerConfig {
+        lead: config.projectors == ProjectorMode::Lead,
+        ..RunnerConfig::default()
+    };
+    if config.projectors != ProjectorMode::Off {
+        for p in RUNNERS {
+            p.spawn(
+                &mut tasks,
+                &mut progress,
+                &store,
+                runner_config.clone(),
+                &stop_rx,
+            );
+        }
     }
 
     // The notary: signed checkpoints of the log (one leads across replicas; the others stand by).
@@ -549,15 +565,7 @@ pub async fn start(
     let commands = metrics::CommandCounters::default();
     let metrics_state = metrics::MetricsState {
         pool: pool.clone(),
-        projectors: vec![
-            CoverageProjector.id(),
-            ComplianceProjector.id(),
-            FrequencyProjector.id(),
-            SummaryBoardProjector.id(),
-            AuditHistoryProjector.id(),
-            ServiceRecordProjector.id(),
-            JiangsuProjector.id(),
-        ],
+        projectors: RUNNERS.iter().map(|p| p.runner_id()).collect(),
         progress: progress.clone(),
         commands: commands.clone(),
         notary: notary_progress.clone(),
@@ -621,30 +629,37 @@ pub async fn start(
         });
     }
 
-    // REST + health.
-    let rest = rest_api::router(rest_api::RestState {
-        ledger: ledger.clone(),
-        reads: reads.clone(),
-        audit: audit.clone(),
-        auth: auth.clone(),
-        config: rest_api::RestConfig {
-            cors_origins: config.cors_origins.clone(),
-            max_body_bytes: config.max_body_bytes,
-            ..rest_api::RestConfig::default()
-        },
-    })
-    .layer(axum::middleware::from_fn_with_state(
-        commands.clone(),
-        metrics::count_rest_commands,
-    ))
-    .layer(axum::middleware::from_fn(rest_request_span))
-    .merge(health::router(pool.clone()))
-    .merge(metrics::router(metrics_state));
+    // REST + health (health and metrics only in a projector process).
+    let service_routes = health::router(pool.clone()).merge(metrics::router(metrics_state));
+    let api = match (&auth, grpc) {
+        (Some(auth), Some(grpc)) => Some((auth.clone(), grpc)),
+        _ => None,
+    };
+    let http_routes = match &api {
+        Some((auth, _)) => rest_api::router(rest_api::RestState {
+            ledger: ledger.clone(),
+            reads: reads.clone(),
+            audit: audit.clone(),
+            auth: auth.clone(),
+            config: rest_api::RestConfig {
+                cors_origins: config.cors_origins.clone(),
+                max_body_bytes: config.max_body_bytes,
+                ..rest_api::RestConfig::default()
+            },
+        })
+        .layer(axum::middleware::from_fn_with_state(
+            commands.clone(),
+            metrics::count_rest_commands,
+        ))
+        .layer(axum::middleware::from_fn(rest_request_span))
+        .merge(service_routes),
+        None => service_routes,
+    };
     let http_addr = http.local_addr()?;
     {
         let rx = stop_rx.clone();
         tasks.spawn(async move {
-            if let Err(e) = axum::serve(http, rest)
+            if let Err(e) = axum::serve(http, http_routes)
                 .with_graceful_shutdown(stopped(rx))
                 .await
             {
@@ -654,29 +669,36 @@ pub async fn start(
     }
 
     // gRPC.
-    let routes = grpc_api::routes(grpc_api::GrpcState {
-        ledger: ledger.clone(),
-        reads,
-        audit,
-        auth,
-    })?;
-    let grpc_addr = grpc.local_addr()?;
-    {
-        let rx = stop_rx.clone();
-        tasks.spawn(async move {
-            let incoming = tokio_stream::wrappers::TcpListenerStream::new(grpc);
-            if let Err(e) = tonic::transport::Server::builder()
-                .trace_fn(grpc_request_span)
-                .layer(metrics::GrpcCommandLayer(commands))
-                .add_routes(routes)
-                .serve_with_incoming_shutdown(incoming, stopped(rx))
-                .await
-            {
-                tracing::error!(error = %e, "gRPC server failed");
-            }
-        });
-    }
-    tracing::info!(%http_addr, %grpc_addr, "serving REST and gRPC");
+    let grpc_addr = match api {
+        Some((auth, grpc)) => {
+            let routes = grpc_api::routes(grpc_api::GrpcState {
+                ledger: ledger.clone(),
+                reads,
+                audit,
+                auth,
+            })?;
+            let grpc_addr = grpc.local_addr()?;
+            let rx = stop_rx.clone();
+            tasks.spawn(async move {
+                let incoming = tokio_stream::wrappers::TcpListenerStream::new(grpc);
+                if let Err(e) = tonic::transport::Server::builder()
+                    .trace_fn(grpc_request_span)
+                    .layer(metrics::GrpcCommandLayer(commands))
+                    .add_routes(routes)
+                    .serve_with_incoming_shutdown(incoming, stopped(rx))
+                    .await
+                {
+                    tracing::error!(error = %e, "gRPC server failed");
+                }
+            });
+            tracing::info!(%http_addr, %grpc_addr, "serving REST and gRPC");
+            Some(grpc_addr)
+        }
+        None => {
+            tracing::info!(%http_addr, "projector process: health and metrics only");
+            None
+        }
+    };
 
     let dev_tokens = match &dev_issuer {
         None => Vec::new(),
@@ -694,19 +716,92 @@ pub async fn start(
     })
 }
 
+/// Resolves on Ctrl-C or SIGTERM (what systemd and Kubernetes send).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}
+
+/// Run a projector process until Ctrl-C or SIGTERM, then drain (the `ledger-projector` binary, and
+/// `ledger-api` with `LEDGER_API=false`).
+pub async fn run_projector_until_signal(
+    config: Config,
+    http: TcpListener,
+) -> Result<(), StartError> {
+    let running = start_projector(config, http).await?;
+    shutdown_signal().await;
+    tracing::info!("shutting down: finishing the current projector batches");
+    running.shutdown().await;
+    Ok(())
+}
+
+/// Every read model the service keeps: one line per projector.
+const RUNNERS: &[&dyn SpawnRunner] = &[
+    &CoverageProjector,
+    &ComplianceProjector,
+    &FrequencyProjector,
+    &SummaryBoardProjector,
+    &AuditHistoryProjector,
+    &ServiceRecordProjector,
+    &JiangsuProjector,
+];
+
+/// A projector the service can run, as an object (the list above).
+trait SpawnRunner: Sync {
+    fn runner_id(&self) -> &'static str;
+    fn spawn(
+        &self,
+        tasks: &mut JoinSet<()>,
+        progress: &mut BTreeMap<&'static str, watch::Receiver<Progress>>,
+        store: &eventstore::EventStore,
+        config: RunnerConfig,
+        stop: &watch::Receiver<bool>,
+    );
+}
+
+impl<P: Projector + Clone> SpawnRunner for P {
+    fn runner_id(&self) -> &'static str {
+        self.id()
+    }
+
+    fn spawn(
+        &self,
+        tasks: &mut JoinSet<()>,
+        progress: &mut BTreeMap<&'static str, watch::Receiver<Progress>>,
+        store: &eventstore::EventStore,
+        config: RunnerConfig,
+        stop: &watch::Receiver<bool>,
+    ) {
+        spawn_projector(tasks, progress, store, self.clone(), config, stop);
+    }
+}
+
 /// Run `projector` until the stop signal (as leader, or standing by while another replica leads).
 fn spawn_projector<P: Projector>(
     tasks: &mut JoinSet<()>,
     progress: &mut BTreeMap<&'static str, watch::Receiver<Progress>>,
     store: &eventstore::EventStore,
     projector: P,
+    config: RunnerConfig,
     stop: &watch::Receiver<bool>,
 ) {
-    let runner = Arc::new(Runner::new(
-        store.clone(),
-        Arc::new(projector),
-        RunnerConfig::default(),
-    ));
+    let runner = Arc::new(Runner::new(store.clone(), Arc::new(projector), config));
     progress.insert(runner.id(), runner.progress());
     let mut stop = stop.clone();
     tasks.spawn(async move {

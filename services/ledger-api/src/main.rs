@@ -144,6 +144,10 @@ async fn main() -> anyhow::Result<()> {
     let http = tokio::net::TcpListener::bind(config.http_addr)
         .await
         .with_context(|| format!("binding LEDGER_HTTP_ADDR {}", config.http_addr))?;
+    if !config.api {
+        // LEDGER_API=false: a projector process (what `ledger-projector` runs).
+        return Ok(ledger_api::run_projector_until_signal(config, http).await?);
+    }
     let grpc = tokio::net::TcpListener::bind(config.grpc_addr)
         .await
         .with_context(|| format!("binding LEDGER_GRPC_ADDR {}", config.grpc_addr))?;
@@ -161,7 +165,10 @@ async fn main() -> anyhow::Result<()> {
         );
         eprintln!(
             "     OpenAPI: http://{0}/openapi.json  Swagger UI: http://{0}/swagger-ui/  gRPC (reflection on): {1}",
-            running.http_addr, running.grpc_addr
+            running.http_addr,
+            running
+                .grpc_addr
+                .map_or_else(|| "-".to_owned(), |a| a.to_string())
         );
         if running.notary.is_some() {
             eprintln!(
@@ -171,31 +178,10 @@ async fn main() -> anyhow::Result<()> {
         }
         eprintln!();
     }
-    shutdown_signal().await;
+    ledger_api::shutdown_signal().await;
     tracing::info!("shutting down: draining in-flight requests and projector batches");
     running.shutdown().await;
     Ok(())
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
-    }
 }
 
 async fn run_rebuild(args: RebuildArgs) -> anyhow::Result<()> {

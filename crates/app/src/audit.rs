@@ -245,6 +245,7 @@ impl Audit {
     /// Up to `limit` (1 to [`MAX_HISTORY_PAGE`]) events after `after` in the global order that match
     /// `filter` and whose subject region the actor's scope covers. With `min_token`, waits (bounded) until
     /// the history has passed that write.
+    #[tracing::instrument(name = "audit.history", skip_all)]
     pub async fn audit_history(
         &self,
         actor: &Actor,
@@ -283,6 +284,7 @@ impl Audit {
 
     /// Up to `limit` (1 to [`MAX_CHECKPOINT_PAGE`]) checkpoints with a sequence above `after_sequence`,
     /// oldest first.
+    #[tracing::instrument(name = "audit.checkpoints", skip_all)]
     pub async fn checkpoints(
         &self,
         actor: &Actor,
@@ -329,6 +331,7 @@ impl Audit {
 
     /// The newest checkpoint, whether it verifies under the configured key, its age and the events not yet
     /// covered.
+    #[tracing::instrument(name = "audit.status", skip_all)]
     pub async fn audit_status(&self, actor: &Actor) -> Result<AuditStatus, AppError> {
         holds(actor, Permission::ReadAuditHistory)?;
         let pool = self.ledger.store().pool();

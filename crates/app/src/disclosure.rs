@@ -48,6 +48,7 @@ fn erased() -> AppError {
 
 impl Ledger {
     /// Show `command.fields` of a volunteer in clear after recording who asked, what and why.
+    #[tracing::instrument(name = "command.disclose_personal_data", skip_all)]
     pub async fn disclose_volunteer(
         &self,
         ctx: &CommandContext,

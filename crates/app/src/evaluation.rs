@@ -183,6 +183,7 @@ impl ReadModels {
     }
 
     /// The evaluation rendered as a file.
+    #[tracing::instrument(name = "reads.evaluation_file", skip_all, fields(region = %region, %date, ?format))]
     pub async fn evaluation_file(
         &self,
         actor: &Actor,

@@ -29,6 +29,7 @@ pub struct VolunteerView {
 impl Ledger {
     /// A volunteer, masked. Region-scoped roles see volunteers of their regions; team-scoped roles those
     /// who were ever members of their teams; partners need the `ReadVolunteers` grant.
+    #[tracing::instrument(name = "reads.volunteer_view", skip_all)]
     pub async fn volunteer_view(
         &self,
         actor: &Actor,

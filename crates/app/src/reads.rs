@@ -122,6 +122,7 @@ impl ReadModels {
     }
 
     /// Coverage (A1/A2) of `region` on `date`.
+    #[tracing::instrument(name = "reads.coverage", skip_all, fields(region = %region, %date))]
     pub async fn coverage(
         &self,
         actor: &Actor,
@@ -143,6 +144,7 @@ impl ReadModels {
     }
 
     /// Compliance (A3–A6) of `region` on `date`, judged by the campaign's rules in force on the date.
+    #[tracing::instrument(name = "reads.compliance", skip_all, fields(region = %region, %date))]
     pub async fn compliance(
         &self,
         actor: &Actor,
@@ -165,6 +167,7 @@ impl ReadModels {
     }
 
     /// Activity frequency and reach (A13/A17) of `region` over `from..=to` (at most a year), grouped.
+    #[tracing::instrument(name = "reads.frequency", skip_all, fields(region = %region, %from, %to))]
     pub async fn frequency(
         &self,
         actor: &Actor,
@@ -185,6 +188,7 @@ impl ReadModels {
 
     /// The A16 summary board of `year`, restricted to the counties `region` (a county, or the city)
     /// covers, judged at the ledger's clock.
+    #[tracing::instrument(name = "reads.summary_board", skip_all, fields(region = %region, year))]
     pub async fn summary_board(
         &self,
         actor: &Actor,

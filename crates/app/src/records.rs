@@ -181,6 +181,7 @@ fn own_regions_for_volunteers(actor: &Actor) -> Result<Vec<RegionCode>, AppError
 impl ReadModels {
     /// The service record of `volunteer` (every year, or only `year`): per year the activities, minutes
     /// and first/last dates with the activities that decided them, and the certificates issued.
+    #[tracing::instrument(name = "reads.service_record", skip_all)]
     pub async fn service_record(
         &self,
         actor: &Actor,
@@ -223,6 +224,7 @@ impl ReadModels {
 
     /// Up to `limit` (1 to [`MAX_REPORT_PAGE`]) volunteers after `after` who served in `year` in the
     /// activities of a team or of a region's teams, with their activities and minutes.
+    #[tracing::instrument(name = "reads.service_hours", skip_all)]
     pub async fn service_hours(
         &self,
         actor: &Actor,
@@ -285,6 +287,7 @@ impl ReadModels {
 
     /// The second-grid-member deployments (B5) in force on `date`: in `region`, or, without one, in the
     /// caller's regions; on `grid` only when given. One of the two is required.
+    #[tracing::instrument(name = "reads.deployments", skip_all)]
     pub async fn deployments_in_force(
         &self,
         actor: &Actor,
@@ -319,6 +322,7 @@ impl ReadModels {
     }
 
     /// The reserve roster (B4) of `region` by home region: every reserve tier, or only `tier`.
+    #[tracing::instrument(name = "reads.reserve", skip_all)]
     pub async fn reserve_roster(
         &self,
         actor: &Actor,
@@ -340,6 +344,7 @@ impl ReadModels {
     }
 
     /// The medicine-box stock (B8, B9) of the boxes of `region`, per box and (medicine, unit).
+    #[tracing::instrument(name = "reads.medicine_stock", skip_all)]
     pub async fn medicine_stock(
         &self,
         actor: &Actor,
@@ -354,6 +359,7 @@ impl ReadModels {
     }
 
     /// The needs (B10) of `region`: the open ones (posted, verified, taken), or those of `status`.
+    #[tracing::instrument(name = "reads.needs", skip_all)]
     pub async fn needs(
         &self,
         actor: &Actor,

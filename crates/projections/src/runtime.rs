@@ -229,6 +229,7 @@ async fn park(
 /// Apply `events` (a contiguous page of the global order, read after `expected`) in one transaction that
 /// also moves the checkpoint to the last of them — if, and only if, the checkpoint row still holds
 /// `expected` (fencing). The building block of [`Runner`]; public for rebuild tools and tests.
+#[tracing::instrument(name = "projector.batch", skip_all, fields(projector = projector.id(), events = events.len(), expected = %expected))]
 pub async fn apply_batch<P: Projector>(
     pool: &PgPool,
     projector: &P,

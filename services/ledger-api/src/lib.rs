@@ -24,6 +24,7 @@
 //! Secrets are never printed (clap hides their values; `Debug` of [`Config`] redacts them). Development
 //! tokens exist only with `--dev-tokens` and are refused when `LEDGER_ENV=production`.
 
+pub mod config_file;
 pub mod health;
 pub mod metrics;
 

@@ -16,7 +16,6 @@ use std::str::FromStr;
 
 use anyhow::Context;
 use clap::Parser;
-use ledger_api::Config;
 use projections::parked::{ParkedError, ParkedEvent, RetryReport};
 use projections::rebuild::{RebuildOptions, RebuildReport, rebuild};
 use projections::{
@@ -139,7 +138,7 @@ async fn main() -> anyhow::Result<()> {
         ledger_api::init_telemetry(Some(log_format_from_env()?))?;
         return run_parked(ParkedArgs::parse_from(std::env::args_os().skip(1))).await;
     }
-    let config = Config::parse();
+    let config = ledger_api::config_file::parse(std::env::args_os())?;
     ledger_api::init_telemetry(Some(config.log_format))?;
     let http = tokio::net::TcpListener::bind(config.http_addr)
         .await

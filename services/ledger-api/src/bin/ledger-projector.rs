@@ -5,12 +5,10 @@
 //! run with `LEDGER_PROJECTORS=follow`.
 
 use anyhow::Context;
-use clap::Parser;
-use ledger_api::Config;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let mut config = Config::parse();
+    let mut config = ledger_api::config_file::parse(std::env::args_os())?;
     config.api = false;
     ledger_api::init_telemetry(Some(config.log_format))?;
     let http = tokio::net::TcpListener::bind(config.http_addr)

@@ -174,3 +174,30 @@ pub(crate) fn county_year(field: &str, k: &Option<pb::CountyYear>) -> Result<Cou
 pub(crate) fn u8_score(field: &str, v: u32) -> Result<u8, AppError> {
     u8::try_from(v).map_err(|_| AppError::invalid(field, format!("{v} is out of range")))
 }
+
+/// `min_token`: empty means no wait.
+pub(crate) fn min_token(s: &str) -> Result<Option<eventstore::Token>, AppError> {
+    if s.is_empty() {
+        Ok(None)
+    } else {
+        Ok(Some(app::events::parse_token("min_token", s)?))
+    }
+}
+
+/// `page_size`: 0 means the default (100); at most [`app::reads::MAX_REPORT_PAGE`].
+pub(crate) fn page_size(n: u32) -> Result<usize, AppError> {
+    let max = app::reads::MAX_REPORT_PAGE;
+    match usize::try_from(n) {
+        Ok(0) => Ok(100),
+        Ok(n) if n <= max => Ok(n),
+        _ => Err(AppError::invalid(
+            "page_size",
+            format!("must be 0 (the default, 100) to {max}"),
+        )),
+    }
+}
+
+/// Ids as strings, in order.
+pub(crate) fn ids<T: std::fmt::Display>(list: &[T]) -> Vec<String> {
+    list.iter().map(ToString::to_string).collect()
+}

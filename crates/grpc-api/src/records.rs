@@ -10,49 +10,24 @@
 //! answers are the domain's names (`app::reads::report_name`). Ids only, no names.
 
 use app::AppError;
-use app::reads::{self, MAX_REPORT_PAGE};
+use app::reads::{self};
 use app::records::{self, HoursOf};
 use chrono::NaiveDate;
 use domain::ids::{TeamId, VolunteerId};
 use domain::jiangsu::need::NeedStatus;
 use domain::volunteer::ReserveTier;
-use eventstore::Token;
 use tonic::{Request, Response, Status};
 
 use crate::context;
 use crate::convert::{date, enumeration, region, to_timestamp, uuid};
+use crate::convert::{ids, min_token, page_size};
 use crate::pb;
 use crate::pb::records_service_server::RecordsService;
 
 api!(RecordsApi);
 
-/// `min_token`: empty means no wait.
-fn min_token(s: &str) -> Result<Option<Token>, AppError> {
-    if s.is_empty() {
-        Ok(None)
-    } else {
-        Ok(Some(app::events::parse_token("min_token", s)?))
-    }
-}
-
-/// `page_size`: 0 means the default (100); at most [`MAX_REPORT_PAGE`].
-fn page_size(n: u32) -> Result<usize, AppError> {
-    match usize::try_from(n) {
-        Ok(0) => Ok(100),
-        Ok(n) if n <= MAX_REPORT_PAGE => Ok(n),
-        _ => Err(AppError::invalid(
-            "page_size",
-            format!("must be 0 (the default, 100) to {MAX_REPORT_PAGE}"),
-        )),
-    }
-}
-
 fn day(d: NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()
-}
-
-fn ids<T: std::fmt::Display>(list: &[T]) -> Vec<String> {
-    list.iter().map(ToString::to_string).collect()
 }
 
 fn tier(v: i32) -> Result<Option<ReserveTier>, AppError> {

@@ -9,11 +9,11 @@
 
 use app::AppError;
 use app::reads::{self, ComplianceFinding, FrequencyGrouping, Timeliness};
-use eventstore::Token;
 use tonic::{Request, Response, Status};
 
 use crate::context;
 use crate::convert::{at, date, region, to_timestamp};
+use crate::convert::{ids, min_token, page_size};
 use crate::pb;
 use crate::pb::report_service_server::ReportService;
 
@@ -199,23 +199,6 @@ impl ReportService for ReportApi {
     }
 }
 
-/// `min_token`: empty means no wait.
-fn min_token(s: &str) -> Result<Option<Token>, AppError> {
-    if s.is_empty() {
-        Ok(None)
-    } else {
-        Ok(Some(app::events::parse_token("min_token", s)?))
-    }
-}
-
-/// `page_size`: 0 means the default (100).
-fn page_size(n: u32) -> Result<usize, AppError> {
-    match n {
-        0 => Ok(100),
-        n => usize::try_from(n).map_err(|_| AppError::invalid("page_size", "is out of range")),
-    }
-}
-
 fn count(n: usize) -> u64 {
     u64::try_from(n).unwrap_or(u64::MAX)
 }
@@ -260,10 +243,6 @@ fn timeliness(t: Timeliness) -> &'static str {
         Timeliness::OnTime { .. } => "on_time",
         Timeliness::Late { .. } => "late",
     }
-}
-
-fn ids<T: std::fmt::Display>(list: &[T]) -> Vec<String> {
-    list.iter().map(ToString::to_string).collect()
 }
 
 fn finding(f: ComplianceFinding) -> pb::ComplianceFinding {

@@ -23,6 +23,7 @@ mod findings;
 mod host_units;
 mod medicine_boxes;
 mod needs;
+mod params;
 mod records;
 mod regions;
 mod reports;

@@ -8,8 +8,7 @@
 //! deterministic order (`app::reads::page`) — pass the answer's `as_of` as `min_token` to page one state
 //! of the read model. Enumerated values are the domain's names (`app::reads::report_name`).
 
-use app::events::parse_token;
-use app::reads::{self, MAX_REPORT_PAGE};
+use app::reads::{self};
 use app::records::{
     self, GridDeployment, HoursOf, IssuedCertificate, MedicineStock, NeedRow, ReserveMember,
     ServiceYear,
@@ -17,13 +16,13 @@ use app::records::{
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, NaiveDate, Utc};
-use domain::ids::{RegionCode, TeamId, VolunteerId};
-use eventstore::Token;
+use domain::ids::{TeamId, VolunteerId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::params::{limit, min_token, required_date, required_region};
 use crate::RestState;
 use crate::dto::{region, uuid_param};
 use crate::error::ApiError;
@@ -39,57 +38,11 @@ pub(super) fn routes() -> OpenApiRouter<RestState> {
         .routes(routes!(needs))
 }
 
-fn min_token(s: Option<&str>) -> Result<Option<Token>, ApiError> {
-    match s {
-        None | Some("") => Ok(None),
-        Some(t) => Ok(Some(parse_token("min_token", t)?)),
-    }
-}
-
-fn limit(state: &RestState, s: Option<&str>) -> Result<usize, ApiError> {
-    match s {
-        None => Ok(state.config.default_page_size.clamp(1, MAX_REPORT_PAGE)),
-        Some(s) => s
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=MAX_REPORT_PAGE).contains(n))
-            .ok_or_else(|| {
-                ApiError::invalid(
-                    "limit",
-                    format!("must be an integer from 1 to {MAX_REPORT_PAGE}"),
-                )
-            }),
-    }
-}
-
 fn year(s: &str) -> Result<i32, ApiError> {
     let y = s
         .parse::<i32>()
         .map_err(|_| ApiError::invalid("year", format!("{s:?} is not a year")))?;
     Ok(records::check_year("year", y)?)
-}
-
-fn required_region(s: Option<&str>) -> Result<RegionCode, ApiError> {
-    match s {
-        Some(r) => region("region", r),
-        None => Err(ApiError::invalid(
-            "region",
-            "the region query parameter is required",
-        )),
-    }
-}
-
-fn required_date(field: &str, s: Option<&str>) -> Result<NaiveDate, ApiError> {
-    let Some(d) = s else {
-        return Err(ApiError::invalid(
-            field,
-            format!("the {field} query parameter is required"),
-        ));
-    };
-    NaiveDate::parse_from_str(d, "%Y-%m-%d")
-        .ok()
-        .filter(|_| d.len() == 10)
-        .ok_or_else(|| ApiError::invalid(field, format!("{d:?} is not a date YYYY-MM-DD")))
 }
 
 // ---- volunteer service record ------------------------------------------------------------------------------

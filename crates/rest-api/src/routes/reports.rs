@@ -10,22 +10,19 @@
 //! (`app::reads::report_name`).
 
 use app::evaluation::EvaluationFormat;
-use app::events::parse_token;
 use app::reads::{self, ComplianceFinding, Timeliness};
 use axum::Json;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, NaiveDate, Utc};
-use domain::ids::RegionCode;
-use eventstore::Token;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::params::{limit, min_token, required_date, required_region};
 use crate::RestState;
-use crate::dto::region;
 use crate::error::ApiError;
 use crate::extract::{Caller, QueryParams};
 
@@ -36,55 +33,6 @@ pub(super) fn routes() -> OpenApiRouter<RestState> {
         .routes(routes!(frequency))
         .routes(routes!(summary_board))
         .routes(routes!(evaluation))
-}
-
-fn required_region(s: Option<&str>) -> Result<RegionCode, ApiError> {
-    let Some(r) = s else {
-        return Err(ApiError::invalid(
-            "region",
-            "the region query parameter is required",
-        ));
-    };
-    region("region", r)
-}
-
-fn required_date(field: &str, s: Option<&str>) -> Result<NaiveDate, ApiError> {
-    let Some(d) = s else {
-        return Err(ApiError::invalid(
-            field,
-            format!("the {field} query parameter is required"),
-        ));
-    };
-    NaiveDate::parse_from_str(d, "%Y-%m-%d")
-        .ok()
-        .filter(|_| d.len() == 10)
-        .ok_or_else(|| ApiError::invalid(field, format!("{d:?} is not a date YYYY-MM-DD")))
-}
-
-fn min_token(s: Option<&str>) -> Result<Option<Token>, ApiError> {
-    match s {
-        None | Some("") => Ok(None),
-        Some(t) => Ok(Some(parse_token("min_token", t)?)),
-    }
-}
-
-fn limit(state: &RestState, s: Option<&str>) -> Result<usize, ApiError> {
-    match s {
-        None => Ok(state
-            .config
-            .default_page_size
-            .clamp(1, reads::MAX_REPORT_PAGE)),
-        Some(s) => s
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=reads::MAX_REPORT_PAGE).contains(n))
-            .ok_or_else(|| {
-                ApiError::invalid(
-                    "limit",
-                    format!("must be an integer from 1 to {}", reads::MAX_REPORT_PAGE),
-                )
-            }),
-    }
 }
 
 /// The coverage query.

@@ -351,14 +351,17 @@ impl Service {
             .await
             .context("the service's start task panicked")?
             .context("starting ledger-api (migrations, demo dataset)")?;
+        let grpc_addr = running
+            .grpc_addr
+            .context("the service started without its gRPC listener")?;
         println!(
             "  service: {db} migrated, demo loaded, gRPC on {} ({:.1} s)",
-            running.grpc_addr,
+            grpc_addr,
             t0.elapsed().as_secs_f64()
         );
         Ok(Self {
             runtime: Some(runtime),
-            grpc_url: format!("http://{}", running.grpc_addr),
+            grpc_url: format!("http://{grpc_addr}"),
             running: Some(running),
             issuer: access::DevIssuer::with_secret(secret.into_bytes(), ISSUER, AUDIENCE),
         })

@@ -14,12 +14,20 @@
 //! `ledger-bench verify` — whole-log verification (`audit::verify`) on a generated province-scale log,
 //! interleaved with a plain scan of the same log (see [`verify`]).
 //!
+//! `ledger-bench rebuild` — every read model rebuilt from empty on a generated province-scale campaign
+//! year, interleaved with a plain scan of the same log (see [`rebuild`]).
+//!
+//! `ledger-bench coverage` — the coverage query at 32 concurrent REST clients (`wrk`) against the real
+//! service on that year, interleaved with `/livez` (see [`coverage`]).
+//!
 //! Run it through `deploy/bench`, which starts a private cluster with fsync on when `DATABASE_URL` is
 //! unset.
 
 mod append;
+mod coverage;
 mod grpc;
 mod pgbench;
+mod rebuild;
 mod stats;
 mod sysstat;
 mod verify;
@@ -45,6 +53,10 @@ enum Command {
     GrpcRecordActivity(grpc::GrpcArgs),
     /// Whole-log verification vs a plain scan of the same generated log.
     Verify(verify::VerifyArgs),
+    /// Every projector rebuilt from empty vs a plain scan of the same generated campaign year.
+    Rebuild(rebuild::RebuildArgs),
+    /// The coverage query at 32 REST clients (wrk) vs /livez, on the generated campaign year.
+    Coverage(coverage::CoverageArgs),
 }
 
 #[tokio::main]
@@ -56,5 +68,7 @@ async fn main() -> anyhow::Result<()> {
             .await
             .context("ledger-bench grpc-record-activity"),
         Command::Verify(args) => verify::run(args).await.context("ledger-bench verify"),
+        Command::Rebuild(args) => rebuild::run(args).await.context("ledger-bench rebuild"),
+        Command::Coverage(args) => coverage::run(args).await.context("ledger-bench coverage"),
     }
 }

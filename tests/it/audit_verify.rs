@@ -681,6 +681,77 @@ async fn a_bundle_with_an_edited_line_fails_and_names_the_event() {
 }
 
 #[tokio::test]
+async fn a_bundle_with_events_added_after_its_last_checkpoint_fails() {
+    // Lines appended after checkpoint 3 chain correctly among themselves (they are the log's real
+    // events c5…), but no checkpoint of the bundle covers them: a bundle must not pass with them.
+    let f = Fixture::new().await;
+    let middle = export(&f, "middle", &["--from", "1", "--to", "3"]).await;
+    let whole = export(&f, "whole", &[]).await;
+    let last = |dir: &Path| {
+        let m: audit::bundle::Manifest =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap())
+                .unwrap();
+        m
+    };
+    let to: Token = last(&middle).to_token.parse().unwrap();
+    let extra: Vec<String> = std::fs::read_to_string(whole.join("events.ndjson"))
+        .unwrap()
+        .lines()
+        .filter(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["token"].as_str().unwrap().parse::<Token>().unwrap() > to
+        })
+        .map(str::to_owned)
+        .collect();
+    assert!(!extra.is_empty(), "the log has events after checkpoint 3");
+    let events = middle.join("events.ndjson");
+    let mut text = std::fs::read_to_string(&events).unwrap();
+    for l in &extra {
+        text.push_str(l);
+        text.push('\n');
+    }
+    std::fs::write(&events, text).unwrap();
+    let mut manifest = last(&middle);
+    manifest.event_count += extra.len() as u64;
+    std::fs::write(
+        middle.join("manifest.json"),
+        serde_json::to_string(&manifest).unwrap(),
+    )
+    .unwrap();
+
+    let report = verify_bundle(&f, &middle);
+    let Some(Failure::BundleMalformed { file, reason, .. }) = &report.failure else {
+        panic!("expected a malformed bundle: {report}");
+    };
+    assert_eq!(file, "events.ndjson");
+    assert!(
+        reason.contains("after the bundle's last checkpoint"),
+        "{reason}"
+    );
+    // And an export cannot make such a bundle: --from must be before --to.
+    let dir = f.path("empty").to_str().unwrap().to_owned();
+    let url = f.db.app_url();
+    let key = f.public_key_path();
+    let argv = [
+        "ledger-audit",
+        "export",
+        "--database-url",
+        &url,
+        "--public-key",
+        &key,
+        "--out",
+        &dir,
+        "--from",
+        "3",
+        "--to",
+        "3",
+    ];
+    let refused = ledger_audit::run(ledger_audit::Cli::parse_from(argv), &mut Vec::new()).await;
+    let message = format!("{:#}", refused.unwrap_err());
+    assert!(message.contains("is not before --to"), "{message}");
+}
+
+#[tokio::test]
 async fn verify_checks_rows_a_long_transaction_elsewhere_hides_from_readers() {
     // Holds a transaction open: a private cluster, since the readers' fence is cluster-wide.
     let cluster = pg_harness::Cluster::private().unwrap();

@@ -290,3 +290,70 @@ async fn the_notary_writes_a_checkpoint_after_the_interval_when_fewer_than_n_eve
     stop.send(true).unwrap();
     task.await.unwrap();
 }
+
+#[tokio::test]
+async fn the_notary_does_not_extend_a_chain_whose_newest_checkpoint_it_cannot_verify() {
+    let (store, _db) = store().await;
+    let key = Arc::new(NotaryKey::generate().unwrap());
+    append_n(&store, "team-k", 2).await;
+    // A checkpoint under a made-up key id (anyone with write access can compute hashes).
+    let stranger = NotaryKey::generate().unwrap();
+    let forged = stranger
+        .sign(notary::format::Unsigned {
+            sequence: 1,
+            prev_hash: [0; 32],
+            token: head(&store).await,
+            event_count: 2,
+            digest: [7; 32],
+            signed_at_micros: 1_763_942_400_000_000,
+            key_id: stranger.key_id().to_owned(),
+        })
+        .unwrap();
+    assert!(checkpoints::insert(store.pool(), &forged).await.unwrap());
+    append_n(&store, "team-k", 1).await;
+    let err = Notary::new(store.clone(), key, config(100))
+        .run_once()
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("checkpoint 1") && err.contains("not continuing"),
+        "{err}"
+    );
+    assert_eq!(
+        all_checkpoints(&store).await.len(),
+        1,
+        "nothing signed on top"
+    );
+}
+
+#[tokio::test]
+async fn the_notary_stops_when_checkpoints_it_has_seen_are_deleted() {
+    let (store, db) = store().await;
+    let key = Arc::new(NotaryKey::generate().unwrap());
+    let notary = Notary::new(store.clone(), key, config(2));
+    append_n(&store, "team-z", 4).await;
+    let newest = notary.run_once().await.unwrap().unwrap();
+    assert_eq!(newest.sequence, 2);
+    let owner = db.owner_pool().await.unwrap();
+    sqlx::raw_sql(
+        "ALTER TABLE notary_checkpoints DISABLE TRIGGER USER;
+         DELETE FROM notary_checkpoints WHERE sequence = 2;
+         ALTER TABLE notary_checkpoints ENABLE TRIGGER USER;",
+    )
+    .execute(&owner)
+    .await
+    .unwrap();
+    append_n(&store, "team-z", 1).await;
+    let err = notary.run_once().await.unwrap_err().to_string();
+    assert!(err.contains("checkpoints were deleted"), "{err}");
+    assert_eq!(
+        all_checkpoints(&store)
+            .await
+            .iter()
+            .map(|c| c.sequence)
+            .collect::<Vec<_>>(),
+        vec![1],
+        "nothing re-signed"
+    );
+}

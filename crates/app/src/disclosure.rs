@@ -23,7 +23,7 @@ use eventstore::Token;
 use crate::error::AppError;
 use crate::ledger::{CommandContext, Ledger};
 use crate::pipeline::Append;
-use crate::policy::{Permission, Subject, authorize_read};
+use crate::policy::{Permission, Subject, authorize_read, holds};
 
 /// What an unmasking showed, and where it was recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,6 +58,8 @@ impl Ledger {
         let fingerprint = self
             .hasher()
             .fingerprint(name, format!("{command:?}").as_bytes());
+        // The role first: who may not unmask at all learns nothing, not even whether the id exists.
+        holds(&ctx.actor, Permission::UnmaskPersonalData)?;
         let volunteer = self
             .load::<Volunteer>(&command.volunteer.to_string())
             .await?;

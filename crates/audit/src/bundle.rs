@@ -189,9 +189,9 @@ pub async fn export(
             None => "there is no checkpoint yet: nothing to export".to_owned(),
         })
     })?;
-    if from > last.sequence {
+    if from >= last.sequence {
         return Err(AuditError::Invalid(format!(
-            "--from {from} is after --to {}",
+            "--from {from} is not before --to {}: a bundle covers at least one checkpoint's events",
             last.sequence
         )));
     }
@@ -455,6 +455,21 @@ pub fn verify(dir: &Path, options: &VerifyOptions<'_>) -> Result<Report, AuditEr
         }
     }
     verifier.finish(&mut report);
+    // A bundle is closed: everything in it must be covered by its own checkpoints. Events after the
+    // last one would verify only against themselves (their chain is whatever the file says).
+    if report.failure.is_none()
+        && let Some(u) = &report.uncovered
+    {
+        report.failure = Some(malformed(
+            EVENTS,
+            None,
+            format!(
+                "{} events after the bundle's last checkpoint (tokens {} to {}): a bundle holds only \
+                 events its checkpoints cover",
+                u.events, u.first, u.last
+            ),
+        ));
+    }
     if report.failure.is_none() && line_no != manifest.event_count {
         report.failure = Some(malformed(
             MANIFEST,

@@ -276,7 +276,7 @@ impl Verifier {
         // The stream's chain.
         let head = self.streams.get_mut(e.stream_id);
         let expected_prev = match &head {
-            Some(h) if e.stream_version == h.version + 1 => h.hash,
+            Some(h) if Some(e.stream_version) == h.version.checked_add(1) => h.hash,
             Some(h) if e.stream_version <= h.version => {
                 let failure = Failure::Reordered {
                     stream_id: e.stream_id.to_owned(),
@@ -289,7 +289,7 @@ impl Verifier {
             Some(h) => {
                 self.gap = Some(Gap {
                     stream_id: e.stream_id.to_owned(),
-                    expected: h.version + 1,
+                    expected: h.version.saturating_add(1),
                     found: e.stream_version,
                     token: e.token,
                 });

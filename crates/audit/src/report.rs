@@ -160,7 +160,7 @@ impl fmt::Display for Failure {
                     write!(
                         f,
                         "stream {stream_id} version {version} (token {token}): prev_hash is not the hash of version {} (an event was inserted without the chain or replaced)",
-                        version - 1
+                        version.saturating_sub(1)
                     )
                 }
             }

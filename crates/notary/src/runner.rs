@@ -259,25 +259,32 @@ impl Notary {
         led
     }
 
-    /// The newest checkpoint, checked: if it names this notary's key its signature must verify.
+    /// The newest checkpoint, checked before the chain is extended: it must carry this notary's valid
+    /// signature, and it must not be older than the newest checkpoint this process has already seen
+    /// (checkpoints do not disappear unless someone deleted them). Anything else stops the notary: it
+    /// never builds on a chain it cannot vouch for.
     async fn resume(&self) -> Result<Fold, NotaryError> {
         let latest = store::latest(self.store.pool()).await?;
-        if let Some(cp) = &latest {
-            let public = self.key.public();
-            if cp.key_id == public.key_id() && !public.verify(cp) {
-                return Err(NotaryError::Integrity(format!(
-                    "checkpoint {} does not carry this notary's valid signature; not continuing its chain",
-                    cp.sequence
-                )));
-            }
-            if cp.key_id != public.key_id() {
-                tracing::info!(
-                    sequence = cp.sequence,
-                    previous_key = %cp.key_id,
-                    key = %public.key_id(),
-                    "continuing a checkpoint chain signed with another key (rotation)"
-                );
-            }
+        let seen = self.progress.borrow().latest.as_ref().map(|c| c.sequence);
+        let found = latest.as_ref().map(|c| c.sequence);
+        if seen > found {
+            return Err(NotaryError::Integrity(format!(
+                "the newest checkpoint in the database is {} but this notary has seen {}: \
+                 checkpoints were deleted; not signing until an auditor has verified the log",
+                found.map_or_else(|| "none".to_owned(), |s| s.to_string()),
+                seen.unwrap_or(0)
+            )));
+        }
+        if let Some(cp) = &latest
+            && !self.key.public().verify(cp)
+        {
+            return Err(NotaryError::Integrity(format!(
+                "checkpoint {} (key {}) does not carry this notary's valid signature (key {}); not \
+                 continuing its chain (a rotated key is not supported yet)",
+                cp.sequence,
+                cp.key_id,
+                self.key.key_id()
+            )));
         }
         let fold = Fold::resume(latest.as_ref());
         self.progress.send_modify(|p| p.latest = latest);

@@ -83,13 +83,22 @@ pub async fn run(args: Args, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
         bar.set_length(p.estimated_total.max(p.events));
         bar.set_position(p.events);
     };
+    // Limits of what an OK can mean, stated in the report itself (not only on stderr).
+    let mut caveats: Vec<&str> = Vec::new();
+    if anchor.is_none() {
+        caveats.push(
+            "no --anchor: deleting the newest checkpoints together with the events they cover cannot \
+             be detected; keep an exported checkpoint outside the database and pass it",
+        );
+    }
     let report: Report = match &args.bundle {
         Some(dir) => {
             let key = match &args.public_key {
                 Some(path) => PublicKey::from_file(path)?,
                 None => {
-                    eprintln!(
-                        "warning: checking the bundle against the public key it carries; an auditor should pass their own copy with --public-key"
+                    caveats.push(
+                        "checked against the public key the bundle carries: anyone can sign a bundle \
+                         with a key of their own; pass your own copy of the notary's key with --public-key",
                     );
                     audit::bundle::bundled_public_key(dir)?
                 }
@@ -134,6 +143,9 @@ pub async fn run(args: Args, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
         }
     };
     bar.finish_and_clear();
+    for caveat in &caveats {
+        writeln!(out, "caveat: {caveat}")?;
+    }
     write!(out, "{report}")?;
     Ok(if report.ok() {
         ExitCode::SUCCESS

@@ -39,6 +39,8 @@ type Digests = BTreeMap<&'static str, Digest>;
 /// The rebuild tests' campaign fixture (two counties), with what replays need besides.
 struct Fixture {
     base: crate::rebuild::Fixture,
+    /// The notary's key: every checkpoint of a log is signed with the same one.
+    key: Arc<NotaryKey>,
 }
 
 impl std::ops::Deref for Fixture {
@@ -59,6 +61,7 @@ impl Fixture {
     async fn regions() -> Self {
         Self {
             base: crate::rebuild::Fixture::new(&["330602", "330603"]).await,
+            key: Arc::new(NotaryKey::generate().unwrap()),
         }
     }
 
@@ -247,8 +250,11 @@ impl Fixture {
     }
 
     async fn checkpoint(&self) -> Checkpoint {
-        let key = Arc::new(NotaryKey::generate().unwrap());
-        let notary = Notary::new(self.store().clone(), key, NotaryConfig::default());
+        let notary = Notary::new(
+            self.store().clone(),
+            self.key.clone(),
+            NotaryConfig::default(),
+        );
         within(DEADLINE, "notary checkpoint", notary.run_once())
             .await
             .unwrap()

@@ -318,7 +318,7 @@ impl Notary {
     async fn lead(&self, lease: &mut PgConnection, once: bool) -> Result<Term, NotaryError> {
         let mut fold = self.resume().await?;
         // `run_once` covers everything committed when it starts, waiting for the fence to pass it.
-        let target = if once {
+        let mut target = if once {
             store::newest_event(self.store.pool()).await?
         } else {
             None
@@ -339,9 +339,12 @@ impl Notary {
                 continue;
             }
             if target.is_some_and(|t| fold.token < t) {
-                // Committed, but an older transaction still holds the fence: look again soon.
+                // Committed, but an older transaction still holds the fence: look again soon. (If the
+                // row we wait for is gone — deleted by someone — the newest event is now lower: wait
+                // for that one instead of forever.)
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(Duration::from_millis(200));
+                target = target.min(store::newest_event(self.store.pool()).await?);
                 continue;
             }
             // Caught up with the fence.

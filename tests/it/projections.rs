@@ -13,7 +13,7 @@ use domain::activity::{
 use domain::host_unit::{HostUnitCommand, HostUnitKind, RegisterHostUnit};
 use domain::identity::DocumentKind;
 use domain::ids::{ActivityId, CampaignId, HostUnitId, Sealed, TeamId, VolunteerId};
-use domain::region::{DefineRegion, RecordResidentPopulation, RegionCommand, RegionLevel};
+use domain::region::{RecordResidentPopulation, RegionCommand};
 use domain::team::{DissolveTeam, RegisterTeam, TeamCommand, TeamLevel, TeamProfile};
 use domain::volunteer::{Attestation, JoinTeam, ReserveTier, VolunteerCommand};
 use eventstore::{EventStore, ExpectedVersion, Token};
@@ -62,27 +62,7 @@ impl Fixture {
     /// 浙江省 → 绍兴市 and the given synthetic counties of 绍兴市.
     async fn new(counties: &[&str]) -> Self {
         let t = ledger(CampaignId(uuid::Uuid::new_v4())).await;
-        let province = || ctx(Role::CityCdc, &["330000"], &[]);
-        let mut regions = vec![
-            ("330000", RegionLevel::Province, None),
-            ("330600", RegionLevel::City, Some("330000")),
-        ];
-        regions.extend(
-            counties
-                .iter()
-                .map(|c| (*c, RegionLevel::County, Some("330600"))),
-        );
-        for (c, level, parent) in regions {
-            let define = RegionCommand::Define(DefineRegion {
-                code: code(c),
-                name: text(&format!("区划{c}")),
-                level,
-                parent: parent.map(code),
-                valid_from: date(2013, 10, 18),
-                valid_to: None,
-            });
-            t.ledger.region(&province(), code(c), define).await.unwrap();
-        }
+        crate::support::define_regions(&t.ledger, counties).await;
         Self { t, next_person: 0 }
     }
 

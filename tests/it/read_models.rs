@@ -15,7 +15,6 @@ use domain::campaign::{Campaign, CampaignCommand, CampaignEvent, DefineCampaign,
 use domain::host_unit::{HostUnitCommand, HostUnitKind, PilotLevel, RegisterHostUnit};
 use domain::identity::DocumentKind;
 use domain::ids::{ActivityId, CampaignId, HostUnitId, RegionCode, Sealed, TeamId, VolunteerId};
-use domain::region::{DefineRegion, RegionCommand, RegionLevel};
 use domain::summary::{
     AcceptSummary, ApproveSummary, CountyYear, DraftSummary, ReturnSummary, ReturnToCounty,
     ReviseSummary, SubmitForApproval, SubmitToCity, SummaryCommand, SummarySections, SummaryStatus,
@@ -88,27 +87,7 @@ impl Fixture {
     async fn new(counties: &[&str]) -> Self {
         let campaign = CampaignId(uuid::Uuid::new_v4());
         let t = ledger(campaign).await;
-        let province = || ctx(Role::CityCdc, &["330000"], &[]);
-        let mut regions = vec![
-            ("330000", RegionLevel::Province, None),
-            ("330600", RegionLevel::City, Some("330000")),
-        ];
-        regions.extend(
-            counties
-                .iter()
-                .map(|c| (*c, RegionLevel::County, Some("330600"))),
-        );
-        for (c, level, parent) in regions {
-            let define = RegionCommand::Define(DefineRegion {
-                code: code(c),
-                name: text(&format!("区划{c}")),
-                level,
-                parent: parent.map(code),
-                valid_from: date(2013, 10, 18),
-                valid_to: None,
-            });
-            t.ledger.region(&province(), code(c), define).await.unwrap();
-        }
+        crate::support::define_regions(&t.ledger, counties).await;
         Self {
             t,
             campaign,

@@ -15,7 +15,7 @@ use domain::campaign::{CampaignCommand, DefineCampaign, RuleSet};
 use domain::host_unit::{HostUnitCommand, HostUnitKind, RegisterHostUnit};
 use domain::identity::DocumentKind;
 use domain::ids::{ActivityId, CampaignId, HostUnitId, Sealed, TeamId, VolunteerId};
-use domain::region::{DefineRegion, RecordResidentPopulation, RegionCommand, RegionLevel};
+use domain::region::{RecordResidentPopulation, RegionCommand};
 use domain::summary::{
     ApproveSummary, CountyYear, DraftSummary, SubmitForApproval, SubmitToCity, SummaryCommand,
     SummarySections,
@@ -156,29 +156,7 @@ impl Fixture {
             campaign,
             next_person: 0,
         };
-        let mut regions = vec![
-            ("330000", RegionLevel::Province, None),
-            ("330600", RegionLevel::City, Some("330000")),
-        ];
-        regions.extend(
-            counties
-                .iter()
-                .map(|c| (*c, RegionLevel::County, Some("330600"))),
-        );
-        for (c, level, parent) in regions {
-            let define = RegionCommand::Define(DefineRegion {
-                code: code(c),
-                name: text(&format!("区划{c}")),
-                level,
-                parent: parent.map(code),
-                valid_from: date(2013, 10, 18),
-                valid_to: None,
-            });
-            f.ledger
-                .region(&ctx(Role::CityCdc, &["330000"], &[]), code(c), define)
-                .await
-                .unwrap();
-        }
+        crate::support::define_regions(&f.ledger, counties).await;
         f
     }
 

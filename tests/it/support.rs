@@ -201,3 +201,31 @@ pub fn person(name: &str) -> personal_data::PersonalRecord {
         phone: Some("13800000000".into()),
     }
 }
+
+/// 浙江省 → 绍兴市 and the given counties of 绍兴市 (synthetic names `区划<code>`), defined through the
+/// application layer by the province-wide city CDC.
+pub async fn define_regions(ledger: &app::Ledger, counties: &[&str]) {
+    use domain::region::{DefineRegion, RegionCommand, RegionLevel};
+    let mut regions = vec![
+        ("330000", RegionLevel::Province, None),
+        ("330600", RegionLevel::City, Some("330000")),
+    ];
+    regions.extend(
+        counties
+            .iter()
+            .map(|c| (*c, RegionLevel::County, Some("330600"))),
+    );
+    for (c, level, parent) in regions {
+        let define = RegionCommand::Define(DefineRegion {
+            code: code(c),
+            name: text(&format!("区划{c}")),
+            level,
+            parent: parent.map(code),
+            valid_from: date(2013, 10, 18),
+            valid_to: None,
+        });
+        // A fresh context (and idempotency key) per command.
+        let province = ctx(app::Role::CityCdc, &["330000"], &[]);
+        ledger.region(&province, code(c), define).await.unwrap();
+    }
+}

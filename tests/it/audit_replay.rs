@@ -19,13 +19,15 @@ use domain::jiangsu::medicine_box::{
     RecordDonation, RegisterMedicineBox,
 };
 use domain::summary::{CountyYear, DraftSummary, SummaryCommand};
+use domain::team::{ReinstateTeam, SuspendTeam, TeamCommand};
+use domain::volunteer::{JoinTeam, LeaveTeam, VolunteerCommand};
 use eventstore::Token;
 use notary::{Checkpoint, Notary, NotaryConfig, NotaryKey};
 use projections::rebuild::Digest;
 use projections::replay::{
     self, READ_MODELS, ReplayOptions, ScratchSchema, create_scratch, scratch_digest,
 };
-use projections::{CoverageProjector, RunnerConfig};
+use projections::{ApplyMode, CoverageProjector, RunnerConfig};
 
 use crate::rebuild::{cdc, details, record, sections};
 use crate::records::item;
@@ -346,7 +348,7 @@ async fn replay_as_of_a_past_token_equals_the_read_models_at_that_token_and_as_o
                 t1,
                 ReplayOptions {
                     batch_size: 5,
-                    on_batch: None,
+                    ..ReplayOptions::default()
                 },
             ),
         )
@@ -444,6 +446,88 @@ async fn replay_as_of_a_past_token_equals_the_read_models_at_that_token_and_as_o
 
     // Replays read the live models and write only the scratch schemas.
     assert_eq!(f.live_digests().await, at_t2);
+}
+
+/// The same row touched twice in one batch: a team suspended and reinstated, a volunteer who leaves and
+/// joins again (on the day they left, so the same membership row is reopened).
+async fn rows_touched_twice(f: &Fixture, p: &FirstPart) {
+    let team = |command| async {
+        f.ledger
+            .team(&cdc("330602"), p.t1, command, None, None)
+            .await
+            .unwrap();
+    };
+    team(TeamCommand::Suspend(SuspendTeam {
+        from: date(2024, 7, 1),
+        reason: text("整改"),
+    }))
+    .await;
+    team(TeamCommand::Reinstate(ReinstateTeam {
+        on: date(2024, 8, 1),
+    }))
+    .await;
+    for command in [
+        VolunteerCommand::LeaveTeam(LeaveTeam {
+            team: p.t1,
+            left_on: date(2024, 9, 1),
+        }),
+        VolunteerCommand::JoinTeam(JoinTeam {
+            team: p.t1,
+            joined_on: date(2024, 9, 1),
+        }),
+        VolunteerCommand::LeaveTeam(LeaveTeam {
+            team: p.t1,
+            left_on: date(2024, 10, 1),
+        }),
+    ] {
+        f.ledger
+            .volunteer(
+                &cdc("330602"),
+                app::VolunteerInput::Other {
+                    volunteer: p.a,
+                    command,
+                },
+            )
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn every_read_model_is_the_same_built_set_based_as_built_one_event_at_a_time() {
+    let mut f = Fixture::regions().await;
+    let first = f.first_part().await;
+    rows_touched_twice(&f, &first).await;
+    f.second_part(&first).await;
+    let now = f.project_to_head().await;
+    let live = f.live_digests().await;
+
+    // The whole log in one batch (runs of many operations), then one event per batch.
+    let owner = f.owner().await;
+    for (schema, mode, batch_size) in [
+        ("set_based", ApplyMode::SetBased, 10_000),
+        ("one_by_one", ApplyMode::OneByOne, 10_000),
+        ("single_events", ApplyMode::SetBased, 1),
+    ] {
+        let scratch: ScratchSchema = schema.parse().unwrap();
+        create_scratch(owner.pool(), &scratch, false).await.unwrap();
+        for m in READ_MODELS {
+            let options = ReplayOptions {
+                batch_size,
+                mode,
+                ..ReplayOptions::default()
+            };
+            let report = within(DEADLINE, "replay", m.replay(&owner, &scratch, now, options))
+                .await
+                .unwrap();
+            assert_eq!((report.checkpoint, report.parked), (now, 0), "{report}");
+        }
+        assert_eq!(
+            f.scratch_digests(schema).await,
+            live,
+            "{mode:?} in batches of {batch_size} builds the live read models"
+        );
+    }
 }
 
 #[tokio::test]

@@ -33,6 +33,7 @@ use eventstore::{RecordedEvent, Token};
 use sqlx::{PgConnection, PgPool, Row};
 use uuid::Uuid;
 
+use crate::batch;
 use crate::error::{ApplyError, ProjectionError};
 use crate::runtime::Projector;
 
@@ -54,52 +55,61 @@ const HANDLED: &[&str] = &[
 ];
 
 mod sql {
-    /// Binds: $1 team, $2 region, $3 city, $4 province, $5 level, $6 registered_on.
-    pub const REGISTER_TEAM: &str = "WITH t AS (
+    //! Every write takes arrays (one element per operation of a run, `crate::batch`).
+
+    /// Binds: $1 teams, $2 regions, $3 cities, $4 provinces, $5 levels, $6 registered_on.
+    pub const REGISTER_TEAMS: &str = "WITH t AS (
     INSERT INTO coverage_teams (team_id, region, city, province, level, registered_on)
-    VALUES ($1, $2, $3, $4, $5, $6)
+    SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::date[])
     RETURNING team_id, registered_on
 )
 INSERT INTO coverage_team_active (team_id, active_from) SELECT team_id, registered_on FROM t";
 
-    /// Binds: $1 team, $2 first day no longer active.
-    pub const CLOSE_ACTIVE: &str = "UPDATE coverage_team_active SET active_until = $2
-WHERE team_id = $1 AND active_until IS NULL";
+    /// Binds: $1 teams, $2 first days no longer active.
+    pub const CLOSE_ACTIVE: &str = "UPDATE coverage_team_active a SET active_until = u.until
+FROM unnest($1::uuid[], $2::date[]) AS u(team_id, until)
+WHERE a.team_id = u.team_id AND a.active_until IS NULL";
 
-    /// Binds: $1 team, $2 first day active again.
-    pub const OPEN_ACTIVE: &str =
-        "INSERT INTO coverage_team_active (team_id, active_from) VALUES ($1, $2)
+    /// Binds: $1 teams, $2 first days active again.
+    pub const OPEN_ACTIVE: &str = "INSERT INTO coverage_team_active (team_id, active_from)
+SELECT * FROM unnest($1::uuid[], $2::date[])
 ON CONFLICT (team_id, active_from) DO UPDATE SET active_until = NULL";
 
-    /// Binds: $1 team, $2 dissolution date.
-    pub const DISSOLVE_TEAM: &str = "WITH closed AS (
-    UPDATE coverage_team_active SET active_until = $2 WHERE team_id = $1 AND active_until IS NULL
+    /// Binds: $1 teams, $2 dissolution dates.
+    pub const DISSOLVE_TEAMS: &str = "WITH u AS (
+    SELECT * FROM unnest($1::uuid[], $2::date[]) AS u(team_id, on_date)
+), closed AS (
+    UPDATE coverage_team_active a SET active_until = u.on_date
+    FROM u WHERE a.team_id = u.team_id AND a.active_until IS NULL
 )
-UPDATE coverage_teams SET dissolved_on = $2 WHERE team_id = $1";
+UPDATE coverage_teams t SET dissolved_on = u.on_date FROM u WHERE t.team_id = u.team_id";
 
-    /// Binds: $1 volunteer, $2 team, $3 joined_on.
+    /// Binds: $1 volunteers, $2 teams, $3 joined_on.
     pub const JOIN: &str = "INSERT INTO coverage_memberships (volunteer_id, team_id, joined_on)
-VALUES ($1, $2, $3)
+SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::date[])
 ON CONFLICT (volunteer_id, team_id, joined_on) DO UPDATE SET left_on = NULL";
 
-    /// Binds: $1 volunteer, $2 team, $3 left_on.
-    pub const LEAVE: &str = "UPDATE coverage_memberships SET left_on = $3
-WHERE volunteer_id = $1 AND team_id = $2 AND left_on IS NULL";
+    /// Binds: $1 volunteers, $2 teams, $3 left_on.
+    pub const LEAVE: &str = "UPDATE coverage_memberships m SET left_on = u.left_on
+FROM unnest($1::uuid[], $2::uuid[], $3::date[]) AS u(volunteer_id, team_id, left_on)
+WHERE m.volunteer_id = u.volunteer_id AND m.team_id = u.team_id AND m.left_on IS NULL";
 
-    /// Binds: $1 activity, $2 team, $3 date, $4 participants (uuid[]).
+    /// Binds: $1 activities, $2 volunteers, $3 teams, $4 dates — one element per participation.
     pub const PARTICIPATE: &str =
         "INSERT INTO coverage_participations (activity_id, volunteer_id, team_id, on_date)
-SELECT $1, v, $2, $3 FROM unnest($4::uuid[]) AS v";
+SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::date[])";
 
+    /// Binds: $1 activities.
     pub const FORGET_PARTICIPATIONS: &str =
-        "DELETE FROM coverage_participations WHERE activity_id = $1";
+        "DELETE FROM coverage_participations WHERE activity_id = ANY($1)";
 
+    /// Binds: $1 activities.
     pub const VOID: &str =
-        "UPDATE coverage_participations SET voided = true WHERE activity_id = $1";
+        "UPDATE coverage_participations SET voided = true WHERE activity_id = ANY($1)";
 
-    /// Binds: $1 region, $2 year, $3 population, $4 source.
+    /// Binds: $1 regions, $2 years, $3 populations, $4 sources.
     pub const POPULATION: &str = "INSERT INTO coverage_populations (region, year, population, source)
-VALUES ($1, $2, $3, $4)
+SELECT * FROM unnest($1::text[], $2::int4[], $3::int8[], $4::text[])
 ON CONFLICT (region, year) DO UPDATE SET population = EXCLUDED.population, source = EXCLUDED.source";
 
     /// The whole answer in one statement (one snapshot).
@@ -198,17 +208,125 @@ impl Projector for CoverageProjector {
         conn: &mut PgConnection,
         event: &RecordedEvent,
     ) -> Result<(), ApplyError> {
-        match event.category() {
-            "team" => apply_team(conn, event).await,
-            "volunteer" => apply_volunteer(conn, event).await,
-            "activity" => apply_activity(conn, event).await,
-            "region" => apply_region(conn, event).await,
-            _ => Ok(()),
+        self.apply_many(conn, &[event]).await
+    }
+
+    async fn apply_many(
+        &self,
+        conn: &mut PgConnection,
+        events: &[&RecordedEvent],
+    ) -> Result<(), ApplyError> {
+        let mut ops = Vec::with_capacity(events.len());
+        for event in events {
+            decode(event, &mut ops)?;
+        }
+        for run in batch::runs(&ops, std::mem::discriminant, Op::key) {
+            write(conn, run).await?;
+        }
+        Ok(())
+    }
+}
+
+/// One write of the read model, decoded from an event (no I/O).
+#[derive(Debug)]
+enum Op {
+    RegisterTeam {
+        team: Uuid,
+        region: RegionCode,
+        level: TeamLevel,
+        registered_on: NaiveDate,
+    },
+    CloseActive {
+        team: Uuid,
+        from: NaiveDate,
+    },
+    OpenActive {
+        team: Uuid,
+        on: NaiveDate,
+    },
+    Dissolve {
+        team: Uuid,
+        on: NaiveDate,
+    },
+    Join {
+        volunteer: Uuid,
+        team: Uuid,
+        on: NaiveDate,
+    },
+    Leave {
+        volunteer: Uuid,
+        team: Uuid,
+        on: NaiveDate,
+    },
+    /// One row per participant.
+    Participate {
+        activity: Uuid,
+        volunteer: Uuid,
+        team: Uuid,
+        on: NaiveDate,
+    },
+    ForgetParticipations {
+        activity: Uuid,
+    },
+    Void {
+        activity: Uuid,
+    },
+    Population {
+        region: RegionCode,
+        year: i32,
+        count: i64,
+        source: String,
+    },
+}
+
+/// The row an operation touches, where two operations on one row must not share a statement.
+#[derive(Debug, PartialEq, Eq, Hash)]
+enum Key {
+    Team(Uuid),
+    TeamDay(Uuid, NaiveDate),
+    Membership(Uuid, Uuid),
+    MembershipDay(Uuid, Uuid, NaiveDate),
+    Region(String, i32),
+}
+
+impl Op {
+    fn key(&self) -> Option<Key> {
+        match self {
+            Self::CloseActive { team, .. } | Self::Dissolve { team, .. } => Some(Key::Team(*team)),
+            Self::OpenActive { team, on } => Some(Key::TeamDay(*team, *on)),
+            Self::Join {
+                volunteer,
+                team,
+                on,
+            } => Some(Key::MembershipDay(*volunteer, *team, *on)),
+            Self::Leave {
+                volunteer, team, ..
+            } => Some(Key::Membership(*volunteer, *team)),
+            Self::Population { region, year, .. } => {
+                Some(Key::Region(region.as_str().to_owned(), *year))
+            }
+            // Inserts of new rows (a repeated one fails in both paths alike) and deletes/updates of
+            // whole activities (idempotent).
+            Self::RegisterTeam { .. }
+            | Self::Participate { .. }
+            | Self::ForgetParticipations { .. }
+            | Self::Void { .. } => None,
         }
     }
 }
 
-async fn apply_team(conn: &mut PgConnection, event: &RecordedEvent) -> Result<(), ApplyError> {
+/// The operations of one event, appended to `ops`.
+fn decode(event: &RecordedEvent, ops: &mut Vec<Op>) -> Result<(), ApplyError> {
+    match event.category() {
+        "team" => decode_team(event, ops),
+        "volunteer" => decode_volunteer(event, ops),
+        "activity" => decode_activity(event, ops),
+        "region" => decode_region(event, ops),
+        _ => Ok(()),
+    }
+}
+
+fn decode_team(event: &RecordedEvent, ops: &mut Vec<Op>) -> Result<(), ApplyError> {
     let team = instance_uuid(event)?;
     match TeamEvent::from_payload(&event.event_type, event.schema_version, &event.payload)? {
         TeamEvent::Registered(r) => {
@@ -218,87 +336,49 @@ async fn apply_team(conn: &mut PgConnection, event: &RecordedEvent) -> Result<()
                     r.team_id, event.stream_id
                 )));
             }
-            sqlx::query(sql::REGISTER_TEAM)
-                .bind(team)
-                .bind(r.region.as_str())
-                .bind(r.region.city().as_str())
-                .bind(r.region.province().as_str())
-                .bind(level_text(r.level))
-                .bind(r.registered_on)
-                .execute(conn)
-                .await?;
+            ops.push(Op::RegisterTeam {
+                team,
+                region: r.region,
+                level: r.level,
+                registered_on: r.registered_on,
+            });
         }
-        TeamEvent::Suspended(s) => {
-            sqlx::query(sql::CLOSE_ACTIVE)
-                .bind(team)
-                .bind(s.from)
-                .execute(conn)
-                .await?;
-        }
-        TeamEvent::Reinstated(r) => {
-            sqlx::query(sql::OPEN_ACTIVE)
-                .bind(team)
-                .bind(r.on)
-                .execute(conn)
-                .await?;
-        }
-        TeamEvent::Dissolved(d) => {
-            sqlx::query(sql::DISSOLVE_TEAM)
-                .bind(team)
-                .bind(d.on)
-                .execute(conn)
-                .await?;
-        }
+        TeamEvent::Suspended(s) => ops.push(Op::CloseActive { team, from: s.from }),
+        TeamEvent::Reinstated(r) => ops.push(Op::OpenActive { team, on: r.on }),
+        TeamEvent::Dissolved(d) => ops.push(Op::Dissolve { team, on: d.on }),
         TeamEvent::Amended(_) => {}
     }
     Ok(())
 }
 
-async fn apply_volunteer(conn: &mut PgConnection, event: &RecordedEvent) -> Result<(), ApplyError> {
+fn decode_volunteer(event: &RecordedEvent, ops: &mut Vec<Op>) -> Result<(), ApplyError> {
     let volunteer = instance_uuid(event)?;
     match VolunteerEvent::from_payload(&event.event_type, event.schema_version, &event.payload)? {
-        VolunteerEvent::JoinedTeam(j) => {
-            sqlx::query(sql::JOIN)
-                .bind(volunteer)
-                .bind(j.team_id.0)
-                .bind(j.joined_on)
-                .execute(conn)
-                .await?;
-        }
-        VolunteerEvent::LeftTeam(l) => {
-            sqlx::query(sql::LEAVE)
-                .bind(volunteer)
-                .bind(l.team_id.0)
-                .bind(l.left_on)
-                .execute(conn)
-                .await?;
-        }
+        VolunteerEvent::JoinedTeam(j) => ops.push(Op::Join {
+            volunteer,
+            team: j.team_id.0,
+            on: j.joined_on,
+        }),
+        VolunteerEvent::LeftTeam(l) => ops.push(Op::Leave {
+            volunteer,
+            team: l.team_id.0,
+            on: l.left_on,
+        }),
         _ => {}
     }
     Ok(())
 }
 
-async fn participate(
-    conn: &mut PgConnection,
-    activity: Uuid,
-    details: &ActivityDetails,
-) -> Result<(), ApplyError> {
-    let who: Vec<Uuid> = details
-        .participants
-        .iter()
-        .map(|p| p.volunteer_id.0)
-        .collect();
-    sqlx::query(sql::PARTICIPATE)
-        .bind(activity)
-        .bind(details.team_id.0)
-        .bind(details.date)
-        .bind(&who)
-        .execute(conn)
-        .await?;
-    Ok(())
+fn participate(ops: &mut Vec<Op>, activity: Uuid, details: &ActivityDetails) {
+    ops.extend(details.participants.iter().map(|p| Op::Participate {
+        activity,
+        volunteer: p.volunteer_id.0,
+        team: details.team_id.0,
+        on: details.date,
+    }));
 }
 
-async fn apply_activity(conn: &mut PgConnection, event: &RecordedEvent) -> Result<(), ApplyError> {
+fn decode_activity(event: &RecordedEvent, ops: &mut Vec<Op>) -> Result<(), ApplyError> {
     let activity = instance_uuid(event)?;
     match ActivityEvent::from_payload(&event.event_type, event.schema_version, &event.payload)? {
         ActivityEvent::Recorded(r) => {
@@ -308,38 +388,177 @@ async fn apply_activity(conn: &mut PgConnection, event: &RecordedEvent) -> Resul
                     r.activity_id, event.stream_id
                 )));
             }
-            participate(conn, activity, &r.details).await?;
+            participate(ops, activity, &r.details);
         }
         ActivityEvent::Corrected(c) => {
-            sqlx::query(sql::FORGET_PARTICIPATIONS)
-                .bind(activity)
-                .execute(&mut *conn)
-                .await?;
-            participate(conn, activity, &c.details).await?;
+            ops.push(Op::ForgetParticipations { activity });
+            participate(ops, activity, &c.details);
         }
-        ActivityEvent::Voided(_) => {
-            sqlx::query(sql::VOID).bind(activity).execute(conn).await?;
-        }
+        ActivityEvent::Voided(_) => ops.push(Op::Void { activity }),
     }
     Ok(())
 }
 
-async fn apply_region(conn: &mut PgConnection, event: &RecordedEvent) -> Result<(), ApplyError> {
-    let code = RegionCode::parse("stream_id", instance(event)?)
+fn decode_region(event: &RecordedEvent, ops: &mut Vec<Op>) -> Result<(), ApplyError> {
+    let region = RegionCode::parse("stream_id", instance(event)?)
         .map_err(|e| ApplyError::Invalid(format!("{}: {}", event.stream_id, e.reason)))?;
     if let RegionEvent::ResidentPopulationRecorded(p) =
         RegionEvent::from_payload(&event.event_type, event.schema_version, &event.payload)?
     {
         let count = i64::try_from(p.count)
             .map_err(|_| ApplyError::Invalid(format!("population {} is too large", p.count)))?;
-        sqlx::query(sql::POPULATION)
-            .bind(code.as_str())
-            .bind(p.year)
-            .bind(count)
-            .bind(p.source.as_str())
-            .execute(conn)
-            .await?;
+        ops.push(Op::Population {
+            region,
+            year: p.year,
+            count,
+            source: p.source.as_str().to_owned(),
+        });
     }
+    Ok(())
+}
+
+/// Write one run (operations of one kind, no row touched twice) with one statement.
+async fn write(conn: &mut PgConnection, run: &[Op]) -> Result<(), ApplyError> {
+    let Some(first) = run.first() else {
+        return Ok(());
+    };
+    let query = match first {
+        Op::RegisterTeam { .. } => {
+            let mut cols = (vec![], vec![], vec![], vec![], vec![], vec![]);
+            for op in run {
+                if let Op::RegisterTeam {
+                    team,
+                    region,
+                    level,
+                    registered_on,
+                } = op
+                {
+                    cols.0.push(*team);
+                    cols.1.push(region.as_str().to_owned());
+                    cols.2.push(region.city().as_str().to_owned());
+                    cols.3.push(region.province().as_str().to_owned());
+                    cols.4.push(level_text(*level));
+                    cols.5.push(*registered_on);
+                }
+            }
+            sqlx::query(sql::REGISTER_TEAMS)
+                .bind(cols.0)
+                .bind(cols.1)
+                .bind(cols.2)
+                .bind(cols.3)
+                .bind(cols.4)
+                .bind(cols.5)
+        }
+        Op::CloseActive { .. } | Op::OpenActive { .. } | Op::Dissolve { .. } => {
+            let (mut teams, mut dates) = (vec![], vec![]);
+            for op in run {
+                if let Op::CloseActive { team, from: on }
+                | Op::OpenActive { team, on }
+                | Op::Dissolve { team, on } = op
+                {
+                    teams.push(*team);
+                    dates.push(*on);
+                }
+            }
+            let statement = match first {
+                Op::CloseActive { .. } => sql::CLOSE_ACTIVE,
+                Op::OpenActive { .. } => sql::OPEN_ACTIVE,
+                _ => sql::DISSOLVE_TEAMS,
+            };
+            sqlx::query(statement).bind(teams).bind(dates)
+        }
+        Op::Join { .. } | Op::Leave { .. } => {
+            let (mut volunteers, mut teams, mut dates) = (vec![], vec![], vec![]);
+            for op in run {
+                if let Op::Join {
+                    volunteer,
+                    team,
+                    on,
+                }
+                | Op::Leave {
+                    volunteer,
+                    team,
+                    on,
+                } = op
+                {
+                    volunteers.push(*volunteer);
+                    teams.push(*team);
+                    dates.push(*on);
+                }
+            }
+            let statement = if matches!(first, Op::Join { .. }) {
+                sql::JOIN
+            } else {
+                sql::LEAVE
+            };
+            sqlx::query(statement)
+                .bind(volunteers)
+                .bind(teams)
+                .bind(dates)
+        }
+        Op::Participate { .. } => {
+            let mut cols = (vec![], vec![], vec![], vec![]);
+            for op in run {
+                if let Op::Participate {
+                    activity,
+                    volunteer,
+                    team,
+                    on,
+                } = op
+                {
+                    cols.0.push(*activity);
+                    cols.1.push(*volunteer);
+                    cols.2.push(*team);
+                    cols.3.push(*on);
+                }
+            }
+            sqlx::query(sql::PARTICIPATE)
+                .bind(cols.0)
+                .bind(cols.1)
+                .bind(cols.2)
+                .bind(cols.3)
+        }
+        Op::ForgetParticipations { .. } | Op::Void { .. } => {
+            let activities: Vec<Uuid> = run
+                .iter()
+                .filter_map(|op| match op {
+                    Op::ForgetParticipations { activity } | Op::Void { activity } => {
+                        Some(*activity)
+                    }
+                    _ => None,
+                })
+                .collect();
+            let statement = if matches!(first, Op::Void { .. }) {
+                sql::VOID
+            } else {
+                sql::FORGET_PARTICIPATIONS
+            };
+            sqlx::query(statement).bind(activities)
+        }
+        Op::Population { .. } => {
+            let mut cols = (vec![], vec![], vec![], vec![]);
+            for op in run {
+                if let Op::Population {
+                    region,
+                    year,
+                    count,
+                    source,
+                } = op
+                {
+                    cols.0.push(region.as_str().to_owned());
+                    cols.1.push(*year);
+                    cols.2.push(*count);
+                    cols.3.push(source.clone());
+                }
+            }
+            sqlx::query(sql::POPULATION)
+                .bind(cols.0)
+                .bind(cols.1)
+                .bind(cols.2)
+                .bind(cols.3)
+        }
+    };
+    query.execute(conn).await?;
     Ok(())
 }
 

@@ -17,6 +17,7 @@
 //! - SQL lives in constants with binds only.
 
 pub mod audit_history;
+pub mod batch;
 pub mod compliance;
 pub mod coverage;
 mod error;
@@ -43,7 +44,8 @@ pub use jiangsu::{
     OPEN_NEEDS, ReserveMember, ReserveRoster,
 };
 pub use runtime::{
-    BatchOutcome, Progress, Projector, Runner, RunnerConfig, apply_batch, parked_count,
+    ApplyMode, BatchOutcome, Progress, Projector, Runner, RunnerConfig, apply_batch,
+    apply_batch_with, parked_count,
 };
 pub use service_record::{
     HoursOf, IssuedCertificate, ServedActivity, ServiceHours, ServiceRecord,

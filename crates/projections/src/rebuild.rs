@@ -30,7 +30,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{AssertSqlSafe, Connection, PgConnection, PgPool, Row};
 
 use crate::error::ProjectionError;
-use crate::runtime::{BatchOutcome, Projector, apply_batch, lock_key};
+use crate::runtime::{ApplyMode, BatchOutcome, Projector, apply_batch_with, lock_key};
 
 /// The runtime's bookkeeping tables, shadowed next to the read-model tables.
 const BOOKKEEPING: &[&str] = &["projection_checkpoints", "projection_parked"];
@@ -427,6 +427,7 @@ pub(crate) async fn catch_up<P: Projector>(
     projector: &P,
     mut checkpoint: Token,
     batch: i64,
+    mode: ApplyMode,
     counts: &mut Applied,
     until: Option<Token>,
     on_batch: &(dyn Fn(&Applied, Token) + Sync),
@@ -448,7 +449,7 @@ pub(crate) async fn catch_up<P: Projector>(
         if page.is_empty() {
             return Ok(checkpoint);
         }
-        match apply_batch(shadow, projector, checkpoint, &page).await? {
+        match apply_batch_with(shadow, projector, checkpoint, &page, mode).await? {
             BatchOutcome::Committed {
                 checkpoint: next,
                 applied,
@@ -524,6 +525,7 @@ async fn swap<P: Projector>(
         projector,
         checkpoint,
         options.batch_size.max(1),
+        ApplyMode::SetBased,
         counts,
         None,
         &unobserved,
@@ -603,6 +605,7 @@ pub async fn rebuild<P: Projector>(
         projector,
         Token::START,
         batch,
+        ApplyMode::SetBased,
         &mut counts,
         None,
         &unobserved,
@@ -615,6 +618,7 @@ pub async fn rebuild<P: Projector>(
         projector,
         checkpoint,
         batch,
+        ApplyMode::SetBased,
         &mut counts,
         None,
         &unobserved,

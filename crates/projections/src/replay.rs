@@ -41,7 +41,7 @@ use crate::rebuild::{
     self, Applied, Digest, TableDigest, catch_up, count_u64, create_bookkeeping, create_tables,
     ddl, digest_in, digest_snapshot, digest_tables, execute, qualified_list, tables_of,
 };
-use crate::runtime::{Progress, Projector, Runner, RunnerConfig};
+use crate::runtime::{ApplyMode, Progress, Projector, Runner, RunnerConfig};
 use crate::{
     AuditHistoryProjector, ComplianceProjector, CoverageProjector, FrequencyProjector,
     JiangsuProjector, ServiceRecordProjector, SummaryBoardProjector,
@@ -229,6 +229,8 @@ pub struct ReplayOptions<'a> {
     pub batch_size: i64,
     /// Told the progress after each batch (e.g. a progress bar).
     pub on_batch: Option<&'a (dyn Fn(ReplayProgress) + Sync)>,
+    /// How each batch is applied: set-based (as the live runners do) or one event at a time.
+    pub mode: ApplyMode,
 }
 
 impl Default for ReplayOptions<'_> {
@@ -236,6 +238,7 @@ impl Default for ReplayOptions<'_> {
         Self {
             batch_size: 5000,
             on_batch: None,
+            mode: ApplyMode::SetBased,
         }
     }
 }
@@ -245,6 +248,7 @@ impl fmt::Debug for ReplayOptions<'_> {
         f.debug_struct("ReplayOptions")
             .field("batch_size", &self.batch_size)
             .field("on_batch", &self.on_batch.is_some())
+            .field("mode", &self.mode)
             .finish()
     }
 }
@@ -536,6 +540,7 @@ pub async fn replay_into<P: Projector>(
         projector,
         Token::START,
         options.batch_size.max(1),
+        options.mode,
         &mut counts,
         Some(until),
         &observe,

@@ -62,6 +62,38 @@ pub trait Projector: Send + Sync + 'static {
         conn: &mut PgConnection,
         event: &RecordedEvent,
     ) -> impl Future<Output = Result<(), ApplyError>> + Send;
+
+    /// Apply several events in their order — the fast path of a batch: every event is one this projector
+    /// [`handles`](Projector::handles), and none belongs to a parked stream. The default applies them one
+    /// by one with [`apply`](Projector::apply). A set-based implementation writes them with a few
+    /// multi-row statements ([`crate::batch`]); it must leave the read model exactly as applying them one
+    /// by one would. It need not say which event failed: the runtime runs it inside one savepoint and, on
+    /// a permanent error, rolls that back and applies the events one by one, each in a savepoint of its
+    /// own, parking the one that fails.
+    fn apply_many(
+        &self,
+        conn: &mut PgConnection,
+        events: &[&RecordedEvent],
+    ) -> impl Future<Output = Result<(), ApplyError>> + Send {
+        async move {
+            for event in events {
+                self.apply(&mut *conn, event).await?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// How [`apply_batch_with`] applies the events of a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ApplyMode {
+    /// [`Projector::apply_many`] in one savepoint, falling back to [`ApplyMode::OneByOne`] when it fails
+    /// permanently (the production path).
+    #[default]
+    SetBased,
+    /// [`Projector::apply`] per event, each in a savepoint of its own (the fallback; tests use it to check
+    /// that a projector's set-based path builds the same read model).
+    OneByOne,
 }
 
 mod sql {
@@ -229,12 +261,23 @@ async fn park(
 /// Apply `events` (a contiguous page of the global order, read after `expected`) in one transaction that
 /// also moves the checkpoint to the last of them — if, and only if, the checkpoint row still holds
 /// `expected` (fencing). The building block of [`Runner`]; public for rebuild tools and tests.
-#[tracing::instrument(name = "projector.batch", skip_all, fields(projector = projector.id(), events = events.len(), expected = %expected))]
 pub async fn apply_batch<P: Projector>(
     pool: &PgPool,
     projector: &P,
     expected: Token,
     events: &[RecordedEvent],
+) -> Result<BatchOutcome, ProjectionError> {
+    apply_batch_with(pool, projector, expected, events, ApplyMode::SetBased).await
+}
+
+/// [`apply_batch`] with the way events are applied chosen ([`ApplyMode`]).
+#[tracing::instrument(name = "projector.batch", skip_all, fields(projector = projector.id(), events = events.len(), expected = %expected))]
+pub async fn apply_batch_with<P: Projector>(
+    pool: &PgPool,
+    projector: &P,
+    expected: Token,
+    events: &[RecordedEvent],
+    mode: ApplyMode,
 ) -> Result<BatchOutcome, ProjectionError> {
     let id = projector.id();
     let Some(last) = events.last() else {
@@ -282,13 +325,49 @@ pub async fn apply_batch<P: Projector>(
     }
 
     let (mut applied, mut parked) = (0u64, 0u64);
+    if mode == ApplyMode::SetBased {
+        let (waiting, ready): (Vec<&RecordedEvent>, Vec<&RecordedEvent>) = handled
+            .iter()
+            .copied()
+            .partition(|e| parked_heads.contains_key(&e.stream_id));
+        if ready.is_empty() {
+            for event in waiting {
+                park_behind(&mut tx, id, event, &parked_heads).await?;
+                parked += 1;
+            }
+            return finish(tx, id, last, applied, parked).await;
+        }
+        let mut savepoint = Connection::begin(&mut *tx).await?;
+        match projector.apply_many(&mut savepoint, &ready).await {
+            Ok(()) => {
+                savepoint.commit().await?;
+                applied = ready.len() as u64;
+                for event in waiting {
+                    park_behind(&mut tx, id, event, &parked_heads).await?;
+                    parked += 1;
+                }
+                return finish(tx, id, last, applied, parked).await;
+            }
+            Err(error) if error.is_permanent() => {
+                // Some event of the batch cannot be applied: find it (and park it) one by one.
+                savepoint.rollback().await?;
+                tracing::debug!(projector = id, %error, "set-based batch failed; applying it event by event");
+            }
+            Err(error) => {
+                drop(savepoint);
+                tx.rollback().await?;
+                let first = ready.first().copied().unwrap_or(last);
+                return Err(ProjectionError::Transient {
+                    stream_id: first.stream_id.clone(),
+                    stream_version: first.stream_version,
+                    source: error,
+                });
+            }
+        }
+    }
     for event in handled {
-        if let Some(first) = parked_heads.get(&event.stream_id) {
-            let reason = format!(
-                "stream {} is parked since version {first}; waiting behind it",
-                event.stream_id
-            );
-            park(&mut tx, id, event, &reason).await?;
+        if parked_heads.contains_key(&event.stream_id) {
+            park_behind(&mut tx, id, event, &parked_heads).await?;
             parked += 1;
             continue;
         }
@@ -324,8 +403,37 @@ pub async fn apply_batch<P: Projector>(
         }
     }
 
+    finish(tx, id, last, applied, parked).await
+}
+
+/// Park `event` behind the first parked event of its stream (in `parked_heads`).
+async fn park_behind(
+    conn: &mut PgConnection,
+    projector_id: &str,
+    event: &RecordedEvent,
+    parked_heads: &HashMap<String, i64>,
+) -> Result<(), ProjectionError> {
+    let first = parked_heads
+        .get(&event.stream_id)
+        .copied()
+        .unwrap_or_default();
+    let reason = format!(
+        "stream {} is parked since version {first}; waiting behind it",
+        event.stream_id
+    );
+    park(conn, projector_id, event, &reason).await
+}
+
+/// Move the checkpoint to the batch's last event and commit.
+async fn finish(
+    mut tx: sqlx::Transaction<'_, sqlx::Postgres>,
+    projector_id: &str,
+    last: &RecordedEvent,
+    applied: u64,
+    parked: u64,
+) -> Result<BatchOutcome, ProjectionError> {
     sqlx::query(sql::WRITE_CHECKPOINT)
-        .bind(id)
+        .bind(projector_id)
         .bind(last.token.tx_id.to_string())
         .bind(last.token.position)
         .execute(&mut *tx)

@@ -213,6 +213,7 @@ pub async fn run(args: Args, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
         let options = ReplayOptions {
             batch_size: args.batch_size,
             on_batch: Some(&on_batch),
+            ..ReplayOptions::default()
         };
         let report = model
             .replay(&store, &args.into, until, options)

@@ -11,6 +11,9 @@
 //!   a field missing or malformed) gives NULL columns, never a failed apply: an audit trail with holes
 //!   where it could not read is worse than a row that says "unknown". The insert is idempotent on the
 //!   token.
+//! - **Writes are set-based per run** ([`crate::batch`]): the events of a batch are decoded into rows
+//!   first, then inserted with one multi-row statement (`unnest`) per run; one event alone is a run of
+//!   one.
 //! - **Scope.** [`history`] answers only rows whose subject region is covered by one of the given scope
 //!   regions (itself, or the city / province above it); a row without a subject region is covered by no
 //!   scope.
@@ -25,6 +28,7 @@ use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool, Row};
 use uuid::Uuid;
 
+use crate::batch;
 use crate::compliance::{answer_state, snapshot};
 use crate::error::{ApplyError, ProjectionError};
 use crate::runtime::Projector;
@@ -33,13 +37,22 @@ use crate::runtime::Projector;
 pub const MAX_PAGE: i64 = 1000;
 
 mod sql {
-    /// Binds: $1 tx_id (text), $2 position, $3 stream_id, $4 category, $5 stream_version, $6 event_type,
-    /// $7 actor, $8 role, $9 command, $10 correlation_id, $11 causation_id, $12 subject_region,
-    /// $13 subject_city, $14 subject_province, $15 subject_team, $16 occurred_at, $17 recorded_at.
+    /// Binds, one element per event of a run (`crate::batch`): $1 tx_ids (text[]), $2 positions,
+    /// $3 stream_ids, $4 categories, $5 stream_versions, $6 event_types, $7 actors, $8 roles, $9 commands,
+    /// $10 correlation_ids, $11 causation_ids, $12 subject_regions, $13 subject_cities,
+    /// $14 subject_provinces, $15 subject_teams, $16 occurred_at, $17 recorded_at.
     pub const INSERT: &str = "INSERT INTO audit_history
 (tx_id, position, stream_id, category, stream_version, event_type, actor, role, command, correlation_id,
  causation_id, subject_region, subject_city, subject_province, subject_team, occurred_at, recorded_at)
-VALUES ($1::text::xid8, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+SELECT u.tx_text::xid8, u.position, u.stream_id, u.category, u.stream_version, u.event_type, u.actor,
+    u.role, u.command, u.correlation_id, u.causation_id, u.subject_region, u.subject_city,
+    u.subject_province, u.subject_team, u.occurred_at, u.recorded_at
+FROM unnest($1::text[], $2::int8[], $3::text[], $4::text[], $5::int8[], $6::text[], $7::text[],
+    $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::uuid[],
+    $16::timestamptz[], $17::timestamptz[])
+    AS u(tx_text, position, stream_id, category, stream_version, event_type, actor, role, command,
+         correlation_id, causation_id, subject_region, subject_city, subject_province, subject_team,
+         occurred_at, recorded_at)
 ON CONFLICT (tx_id, position) DO NOTHING";
 
     /// Binds: $1 after tx_id (text), $2 after position, $3 scope regions (text[]), $4 stream_id,
@@ -129,38 +142,108 @@ impl Projector for AuditHistoryProjector {
         conn: &mut PgConnection,
         event: &RecordedEvent,
     ) -> Result<(), ApplyError> {
-        let m = metadata(&event.metadata);
-        let region = m
-            .subject_region
-            .as_deref()
-            .and_then(|r| RegionCode::parse("subject_region", r).ok());
-        let team = m
-            .subject_team
-            .as_deref()
-            .and_then(|t| Uuid::parse_str(t).ok());
-        sqlx::query(sql::INSERT)
-            .bind(event.token.tx_id.to_string())
-            .bind(event.token.position)
-            .bind(&event.stream_id)
-            .bind(event.category())
-            .bind(version_i64(event)?)
-            .bind(&event.event_type)
-            .bind(m.actor)
-            .bind(m.role)
-            .bind(m.command)
-            .bind(m.correlation_id)
-            .bind(m.causation_id)
-            // A region that does not parse is kept as written (no city or province to cover it).
-            .bind(m.subject_region)
-            .bind(region.as_ref().map(|r| r.city().as_str().to_owned()))
-            .bind(region.as_ref().map(|r| r.province().as_str().to_owned()))
-            .bind(team)
-            .bind(event.occurred_at)
-            .bind(event.recorded_at)
-            .execute(conn)
-            .await?;
+        self.apply_many(conn, &[event]).await
+    }
+
+    async fn apply_many(
+        &self,
+        conn: &mut PgConnection,
+        events: &[&RecordedEvent],
+    ) -> Result<(), ApplyError> {
+        let rows = events
+            .iter()
+            .map(|event| decode(event))
+            .collect::<Result<Vec<_>, _>>()?;
+        // One kind of operation; the token keys it (distinct within a batch, so runs never split).
+        for run in batch::runs(&rows, |_| (), |row| Some(row.event.token)) {
+            write(conn, run).await?;
+        }
         Ok(())
     }
+}
+
+/// The row of one event, decoded (no I/O).
+#[derive(Debug)]
+struct HistoryInsert<'a> {
+    event: &'a RecordedEvent,
+    stream_version: i64,
+    metadata: Metadata,
+    subject_city: Option<String>,
+    subject_province: Option<String>,
+    subject_team: Option<Uuid>,
+}
+
+fn decode(event: &RecordedEvent) -> Result<HistoryInsert<'_>, ApplyError> {
+    let metadata = metadata(&event.metadata);
+    let region = metadata
+        .subject_region
+        .as_deref()
+        .and_then(|r| RegionCode::parse("subject_region", r).ok());
+    let subject_team = metadata
+        .subject_team
+        .as_deref()
+        .and_then(|t| Uuid::parse_str(t).ok());
+    Ok(HistoryInsert {
+        event,
+        stream_version: version_i64(event)?,
+        // A region that does not parse is kept as written (no city or province to cover it).
+        subject_city: region.as_ref().map(|r| r.city().as_str().to_owned()),
+        subject_province: region.as_ref().map(|r| r.province().as_str().to_owned()),
+        subject_team,
+        metadata,
+    })
+}
+
+/// One optional text column of a run.
+fn texts<'r>(
+    run: &'r [HistoryInsert<'_>],
+    field: impl Fn(&'r HistoryInsert<'_>) -> Option<&'r str>,
+) -> Vec<Option<&'r str>> {
+    run.iter().map(field).collect()
+}
+
+/// Insert one run of rows with one statement.
+async fn write(conn: &mut PgConnection, run: &[HistoryInsert<'_>]) -> Result<(), ApplyError> {
+    if run.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(sql::INSERT)
+        .bind(
+            run.iter()
+                .map(|r| r.event.token.tx_id.to_string())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            run.iter()
+                .map(|r| r.event.token.position)
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            run.iter()
+                .map(|r| r.event.stream_id.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(run.iter().map(|r| r.event.category()).collect::<Vec<_>>())
+        .bind(run.iter().map(|r| r.stream_version).collect::<Vec<_>>())
+        .bind(
+            run.iter()
+                .map(|r| r.event.event_type.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(texts(run, |r| r.metadata.actor.as_deref()))
+        .bind(texts(run, |r| r.metadata.role.as_deref()))
+        .bind(texts(run, |r| r.metadata.command.as_deref()))
+        .bind(texts(run, |r| r.metadata.correlation_id.as_deref()))
+        .bind(texts(run, |r| r.metadata.causation_id.as_deref()))
+        .bind(texts(run, |r| r.metadata.subject_region.as_deref()))
+        .bind(texts(run, |r| r.subject_city.as_deref()))
+        .bind(texts(run, |r| r.subject_province.as_deref()))
+        .bind(run.iter().map(|r| r.subject_team).collect::<Vec<_>>())
+        .bind(run.iter().map(|r| r.event.occurred_at).collect::<Vec<_>>())
+        .bind(run.iter().map(|r| r.event.recorded_at).collect::<Vec<_>>())
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -27,6 +27,9 @@
 //!   carries the ids of the teams it hosts that are not active on the date (none: it never had one).
 //! - A correction replaces an activity's date and participants; a voided activity counts for nothing.
 //! - An answer states how many events the projector has parked and the checkpoint it reflects.
+//! - Writes are set-based per run (`crate::batch`): a batch's events are decoded into operations, and each
+//!   run of consecutive operations of one kind touching distinct rows is written by one statement over
+//!   `unnest` (a run of activity records by two: the activities, then their participants).
 
 use chrono::{Datelike, NaiveDate};
 use domain::DomainEvent;
@@ -42,6 +45,7 @@ use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool, Postgres, Row, Transaction};
 use uuid::Uuid;
 
+use crate::batch;
 use crate::error::{ApplyError, ProjectionError};
 use crate::runtime::Projector;
 
@@ -60,51 +64,62 @@ const HANDLED: &[&str] = &[
 ];
 
 mod sql {
-    /// Binds: $1 host unit, $2 kind (domain JSON), $3 region, $4 city, $5 province.
-    pub const REGISTER_HOST_UNIT: &str =
-        "INSERT INTO compliance_host_units (host_unit_id, kind, region, city, province)
-VALUES ($1, $2, $3, $4, $5)";
+    //! Every write takes arrays (one element per operation of a run, `crate::batch`); the queries take
+    //! scalars.
 
-    /// Binds: $1 team, $2 host unit, $3 region, $4 city, $5 province, $6 registered_on.
-    pub const REGISTER_TEAM: &str = "WITH t AS (
+    /// Binds: $1 host units, $2 kinds (domain JSON), $3 regions, $4 cities, $5 provinces.
+    pub const REGISTER_HOST_UNITS: &str =
+        "INSERT INTO compliance_host_units (host_unit_id, kind, region, city, province)
+SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[])";
+
+    /// Binds: $1 teams, $2 host units, $3 regions, $4 cities, $5 provinces, $6 registered_on.
+    pub const REGISTER_TEAMS: &str = "WITH t AS (
     INSERT INTO compliance_teams (team_id, host_unit_id, region, city, province, registered_on)
-    VALUES ($1, $2, $3, $4, $5, $6)
+    SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::date[])
     RETURNING team_id, registered_on
 )
 INSERT INTO compliance_team_active (team_id, active_from) SELECT team_id, registered_on FROM t";
 
-    /// Binds: $1 team, $2 first day no longer active.
-    pub const CLOSE_ACTIVE: &str = "UPDATE compliance_team_active SET active_until = $2
-WHERE team_id = $1 AND active_until IS NULL";
+    /// Binds: $1 teams, $2 first days no longer active (a suspension or a dissolution).
+    pub const CLOSE_ACTIVE: &str = "UPDATE compliance_team_active a SET active_until = u.until
+FROM unnest($1::uuid[], $2::date[]) AS u(team_id, until)
+WHERE a.team_id = u.team_id AND a.active_until IS NULL";
 
-    /// Binds: $1 team, $2 first day active again.
-    pub const OPEN_ACTIVE: &str =
-        "INSERT INTO compliance_team_active (team_id, active_from) VALUES ($1, $2)
+    /// Binds: $1 teams, $2 first days active again.
+    pub const OPEN_ACTIVE: &str = "INSERT INTO compliance_team_active (team_id, active_from)
+SELECT * FROM unnest($1::uuid[], $2::date[])
 ON CONFLICT (team_id, active_from) DO UPDATE SET active_until = NULL";
 
-    /// Binds: $1 volunteer, $2 team, $3 joined_on.
+    /// Binds: $1 volunteers, $2 teams, $3 joined_on.
     pub const JOIN: &str = "INSERT INTO compliance_memberships (volunteer_id, team_id, joined_on)
-VALUES ($1, $2, $3)
+SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::date[])
 ON CONFLICT (volunteer_id, team_id, joined_on) DO UPDATE SET left_on = NULL";
 
-    /// Binds: $1 volunteer, $2 team, $3 left_on.
-    pub const LEAVE: &str = "UPDATE compliance_memberships SET left_on = $3
-WHERE volunteer_id = $1 AND team_id = $2 AND left_on IS NULL";
+    /// Binds: $1 volunteers, $2 teams, $3 left_on.
+    pub const LEAVE: &str = "UPDATE compliance_memberships m SET left_on = u.left_on
+FROM unnest($1::uuid[], $2::uuid[], $3::date[]) AS u(volunteer_id, team_id, left_on)
+WHERE m.volunteer_id = u.volunteer_id AND m.team_id = u.team_id AND m.left_on IS NULL";
 
-    /// Binds: $1 activity, $2 team, $3 date. A correction replaces team and date.
-    pub const UPSERT_ACTIVITY: &str =
-        "INSERT INTO compliance_activities (activity_id, team_id, on_date) VALUES ($1, $2, $3)
-ON CONFLICT (activity_id) DO UPDATE SET team_id = EXCLUDED.team_id, on_date = EXCLUDED.on_date";
+    /// Binds: $1 activities (distinct), $2 teams, $3 dates. Records each activity or, for a correction,
+    /// replaces its team and date, and forgets its participants (written next by [`PARTICIPATE`]). The
+    /// two parts touch different tables, so their order within the statement does not matter.
+    pub const RECORD_ACTIVITIES: &str = "WITH u AS (
+    SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::date[]) AS u(activity_id, team_id, on_date)
+), upserted AS (
+    INSERT INTO compliance_activities (activity_id, team_id, on_date)
+    SELECT activity_id, team_id, on_date FROM u
+    ON CONFLICT (activity_id) DO UPDATE SET team_id = EXCLUDED.team_id, on_date = EXCLUDED.on_date
+)
+DELETE FROM compliance_participations p USING u WHERE p.activity_id = u.activity_id";
 
-    pub const FORGET_PARTICIPANTS: &str =
-        "DELETE FROM compliance_participations WHERE activity_id = $1";
-
-    /// Binds: $1 activity, $2 participants (uuid[]).
+    /// Binds: $1 activities, $2 volunteers — one element per participation.
     pub const PARTICIPATE: &str =
         "INSERT INTO compliance_participations (activity_id, volunteer_id)
-SELECT $1, v FROM unnest($2::uuid[]) AS v";
+SELECT * FROM unnest($1::uuid[], $2::uuid[])";
 
-    pub const VOID: &str = "UPDATE compliance_activities SET voided = true WHERE activity_id = $1";
+    /// Binds: $1 activities.
+    pub const VOID: &str =
+        "UPDATE compliance_activities SET voided = true WHERE activity_id = ANY($1)";
 
     /// A5. Binds: $1 region, $2 date, $3 1 January of the date's year. Every team of the region active on
     /// the date, with its counted and its voided activities of the year up to the date.
@@ -304,17 +319,117 @@ impl Projector for ComplianceProjector {
         conn: &mut PgConnection,
         event: &RecordedEvent,
     ) -> Result<(), ApplyError> {
-        match event.category() {
-            "hostunit" => apply_host_unit(conn, event).await,
-            "team" => apply_team(conn, event).await,
-            "volunteer" => apply_volunteer(conn, event).await,
-            "activity" => apply_activity(conn, event).await,
-            _ => Ok(()),
+        self.apply_many(conn, &[event]).await
+    }
+
+    async fn apply_many(
+        &self,
+        conn: &mut PgConnection,
+        events: &[&RecordedEvent],
+    ) -> Result<(), ApplyError> {
+        let mut ops = Vec::with_capacity(events.len());
+        for event in events {
+            decode(event, &mut ops)?;
+        }
+        for run in batch::runs(&ops, std::mem::discriminant, Op::key) {
+            write(conn, run).await?;
+        }
+        Ok(())
+    }
+}
+
+/// One write of the read model, decoded from an event (no I/O).
+#[derive(Debug)]
+enum Op {
+    RegisterHostUnit {
+        host_unit: Uuid,
+        /// The domain's persisted name ([`stored_name`]).
+        kind: String,
+        region: RegionCode,
+    },
+    RegisterTeam {
+        team: Uuid,
+        host_unit: Uuid,
+        region: RegionCode,
+        registered_on: NaiveDate,
+    },
+    /// A suspension or a dissolution: the open active period ends.
+    CloseActive {
+        team: Uuid,
+        from: NaiveDate,
+    },
+    OpenActive {
+        team: Uuid,
+        on: NaiveDate,
+    },
+    Join {
+        volunteer: Uuid,
+        team: Uuid,
+        on: NaiveDate,
+    },
+    Leave {
+        volunteer: Uuid,
+        team: Uuid,
+        on: NaiveDate,
+    },
+    /// Record (or, for a correction, replace) an activity's team, date and participants.
+    Record {
+        activity: Uuid,
+        team: Uuid,
+        on: NaiveDate,
+        participants: Vec<Uuid>,
+    },
+    Void {
+        activity: Uuid,
+    },
+}
+
+/// The row an operation touches, where two operations on one row must not share a statement.
+#[derive(Debug, PartialEq, Eq, Hash)]
+enum Key {
+    Team(Uuid),
+    TeamDay(Uuid, NaiveDate),
+    Membership(Uuid, Uuid),
+    MembershipDay(Uuid, Uuid, NaiveDate),
+    Activity(Uuid),
+}
+
+impl Op {
+    fn key(&self) -> Option<Key> {
+        match self {
+            Self::CloseActive { team, .. } => Some(Key::Team(*team)),
+            Self::OpenActive { team, on } => Some(Key::TeamDay(*team, *on)),
+            Self::Join {
+                volunteer,
+                team,
+                on,
+            } => Some(Key::MembershipDay(*volunteer, *team, *on)),
+            Self::Leave {
+                volunteer, team, ..
+            } => Some(Key::Membership(*volunteer, *team)),
+            // An upsert of the activity, then a delete and inserts of its participations: one statement
+            // may not upsert a row twice, and a repeated activity's participants of both records would
+            // follow a single forget.
+            Self::Record { activity, .. } => Some(Key::Activity(*activity)),
+            // Inserts of new rows (a repeated one fails in both paths alike) and an idempotent update of
+            // whole activities.
+            Self::RegisterHostUnit { .. } | Self::RegisterTeam { .. } | Self::Void { .. } => None,
         }
     }
 }
 
-async fn apply_host_unit(conn: &mut PgConnection, event: &RecordedEvent) -> Result<(), ApplyError> {
+/// The operations of one event, appended to `ops`.
+fn decode(event: &RecordedEvent, ops: &mut Vec<Op>) -> Result<(), ApplyError> {
+    match event.category() {
+        "hostunit" => decode_host_unit(event, ops),
+        "team" => decode_team(event, ops),
+        "volunteer" => decode_volunteer(event, ops),
+        "activity" => decode_activity(event, ops),
+        _ => Ok(()),
+    }
+}
+
+fn decode_host_unit(event: &RecordedEvent, ops: &mut Vec<Op>) -> Result<(), ApplyError> {
     let host_unit = instance_uuid(event)?;
     if let HostUnitEvent::Registered(r) =
         HostUnitEvent::from_payload(&event.event_type, event.schema_version, &event.payload)?
@@ -325,19 +440,16 @@ async fn apply_host_unit(conn: &mut PgConnection, event: &RecordedEvent) -> Resu
                 r.host_unit_id, event.stream_id
             )));
         }
-        sqlx::query(sql::REGISTER_HOST_UNIT)
-            .bind(host_unit)
-            .bind(stored_name(&r.kind)?)
-            .bind(r.region.as_str())
-            .bind(r.region.city().as_str())
-            .bind(r.region.province().as_str())
-            .execute(conn)
-            .await?;
+        ops.push(Op::RegisterHostUnit {
+            host_unit,
+            kind: stored_name(&r.kind)?,
+            region: r.region,
+        });
     }
     Ok(())
 }
 
-async fn apply_team(conn: &mut PgConnection, event: &RecordedEvent) -> Result<(), ApplyError> {
+fn decode_team(event: &RecordedEvent, ops: &mut Vec<Op>) -> Result<(), ApplyError> {
     let team = instance_uuid(event)?;
     match TeamEvent::from_payload(&event.event_type, event.schema_version, &event.payload)? {
         TeamEvent::Registered(r) => {
@@ -347,96 +459,53 @@ async fn apply_team(conn: &mut PgConnection, event: &RecordedEvent) -> Result<()
                     r.team_id, event.stream_id
                 )));
             }
-            sqlx::query(sql::REGISTER_TEAM)
-                .bind(team)
-                .bind(r.host_unit_id.0)
-                .bind(r.region.as_str())
-                .bind(r.region.city().as_str())
-                .bind(r.region.province().as_str())
-                .bind(r.registered_on)
-                .execute(conn)
-                .await?;
+            ops.push(Op::RegisterTeam {
+                team,
+                host_unit: r.host_unit_id.0,
+                region: r.region,
+                registered_on: r.registered_on,
+            });
         }
-        TeamEvent::Suspended(s) => {
-            sqlx::query(sql::CLOSE_ACTIVE)
-                .bind(team)
-                .bind(s.from)
-                .execute(conn)
-                .await?;
-        }
-        TeamEvent::Reinstated(r) => {
-            sqlx::query(sql::OPEN_ACTIVE)
-                .bind(team)
-                .bind(r.on)
-                .execute(conn)
-                .await?;
-        }
-        TeamEvent::Dissolved(d) => {
-            sqlx::query(sql::CLOSE_ACTIVE)
-                .bind(team)
-                .bind(d.on)
-                .execute(conn)
-                .await?;
-        }
+        TeamEvent::Suspended(s) => ops.push(Op::CloseActive { team, from: s.from }),
+        TeamEvent::Reinstated(r) => ops.push(Op::OpenActive { team, on: r.on }),
+        TeamEvent::Dissolved(d) => ops.push(Op::CloseActive { team, from: d.on }),
         TeamEvent::Amended(_) => {}
     }
     Ok(())
 }
 
-async fn apply_volunteer(conn: &mut PgConnection, event: &RecordedEvent) -> Result<(), ApplyError> {
+fn decode_volunteer(event: &RecordedEvent, ops: &mut Vec<Op>) -> Result<(), ApplyError> {
     let volunteer = instance_uuid(event)?;
     match VolunteerEvent::from_payload(&event.event_type, event.schema_version, &event.payload)? {
-        VolunteerEvent::JoinedTeam(j) => {
-            sqlx::query(sql::JOIN)
-                .bind(volunteer)
-                .bind(j.team_id.0)
-                .bind(j.joined_on)
-                .execute(conn)
-                .await?;
-        }
-        VolunteerEvent::LeftTeam(l) => {
-            sqlx::query(sql::LEAVE)
-                .bind(volunteer)
-                .bind(l.team_id.0)
-                .bind(l.left_on)
-                .execute(conn)
-                .await?;
-        }
+        VolunteerEvent::JoinedTeam(j) => ops.push(Op::Join {
+            volunteer,
+            team: j.team_id.0,
+            on: j.joined_on,
+        }),
+        VolunteerEvent::LeftTeam(l) => ops.push(Op::Leave {
+            volunteer,
+            team: l.team_id.0,
+            on: l.left_on,
+        }),
         _ => {}
     }
     Ok(())
 }
 
-/// Record (or, for a correction, replace) an activity's team, date and participants.
-async fn record(
-    conn: &mut PgConnection,
-    activity: Uuid,
-    details: &ActivityDetails,
-) -> Result<(), ApplyError> {
-    sqlx::query(sql::UPSERT_ACTIVITY)
-        .bind(activity)
-        .bind(details.team_id.0)
-        .bind(details.date)
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query(sql::FORGET_PARTICIPANTS)
-        .bind(activity)
-        .execute(&mut *conn)
-        .await?;
-    let who: Vec<Uuid> = details
-        .participants
-        .iter()
-        .map(|p| p.volunteer_id.0)
-        .collect();
-    sqlx::query(sql::PARTICIPATE)
-        .bind(activity)
-        .bind(&who)
-        .execute(conn)
-        .await?;
-    Ok(())
+fn record(activity: Uuid, details: &ActivityDetails) -> Op {
+    Op::Record {
+        activity,
+        team: details.team_id.0,
+        on: details.date,
+        participants: details
+            .participants
+            .iter()
+            .map(|p| p.volunteer_id.0)
+            .collect(),
+    }
 }
 
-async fn apply_activity(conn: &mut PgConnection, event: &RecordedEvent) -> Result<(), ApplyError> {
+fn decode_activity(event: &RecordedEvent, ops: &mut Vec<Op>) -> Result<(), ApplyError> {
     let activity = instance_uuid(event)?;
     match ActivityEvent::from_payload(&event.event_type, event.schema_version, &event.payload)? {
         ActivityEvent::Recorded(r) => {
@@ -446,13 +515,161 @@ async fn apply_activity(conn: &mut PgConnection, event: &RecordedEvent) -> Resul
                     r.activity_id, event.stream_id
                 )));
             }
-            record(conn, activity, &r.details).await?;
+            ops.push(record(activity, &r.details));
         }
-        ActivityEvent::Corrected(c) => record(conn, activity, &c.details).await?,
-        ActivityEvent::Voided(_) => {
-            sqlx::query(sql::VOID).bind(activity).execute(conn).await?;
-        }
+        ActivityEvent::Corrected(c) => ops.push(record(activity, &c.details)),
+        ActivityEvent::Voided(_) => ops.push(Op::Void { activity }),
     }
+    Ok(())
+}
+
+/// Write one run (operations of one kind, no row touched twice) with one statement — two for a run of
+/// [`Op::Record`]: the activities (upserted, their participants forgotten), then all their participants.
+/// As the run's activities are distinct and each op touches only its own activity's rows, that equals
+/// each op's upsert, forget and inserts in turn.
+async fn write(conn: &mut PgConnection, run: &[Op]) -> Result<(), ApplyError> {
+    let Some(first) = run.first() else {
+        return Ok(());
+    };
+    let query = match first {
+        Op::RegisterHostUnit { .. } => {
+            let mut cols = (vec![], vec![], vec![], vec![], vec![]);
+            for op in run {
+                if let Op::RegisterHostUnit {
+                    host_unit,
+                    kind,
+                    region,
+                } = op
+                {
+                    cols.0.push(*host_unit);
+                    cols.1.push(kind.clone());
+                    cols.2.push(region.as_str().to_owned());
+                    cols.3.push(region.city().as_str().to_owned());
+                    cols.4.push(region.province().as_str().to_owned());
+                }
+            }
+            sqlx::query(sql::REGISTER_HOST_UNITS)
+                .bind(cols.0)
+                .bind(cols.1)
+                .bind(cols.2)
+                .bind(cols.3)
+                .bind(cols.4)
+        }
+        Op::RegisterTeam { .. } => {
+            let mut cols = (vec![], vec![], vec![], vec![], vec![], vec![]);
+            for op in run {
+                if let Op::RegisterTeam {
+                    team,
+                    host_unit,
+                    region,
+                    registered_on,
+                } = op
+                {
+                    cols.0.push(*team);
+                    cols.1.push(*host_unit);
+                    cols.2.push(region.as_str().to_owned());
+                    cols.3.push(region.city().as_str().to_owned());
+                    cols.4.push(region.province().as_str().to_owned());
+                    cols.5.push(*registered_on);
+                }
+            }
+            sqlx::query(sql::REGISTER_TEAMS)
+                .bind(cols.0)
+                .bind(cols.1)
+                .bind(cols.2)
+                .bind(cols.3)
+                .bind(cols.4)
+                .bind(cols.5)
+        }
+        Op::CloseActive { .. } | Op::OpenActive { .. } => {
+            let (mut teams, mut dates) = (vec![], vec![]);
+            for op in run {
+                if let Op::CloseActive { team, from: on } | Op::OpenActive { team, on } = op {
+                    teams.push(*team);
+                    dates.push(*on);
+                }
+            }
+            let statement = if matches!(first, Op::CloseActive { .. }) {
+                sql::CLOSE_ACTIVE
+            } else {
+                sql::OPEN_ACTIVE
+            };
+            sqlx::query(statement).bind(teams).bind(dates)
+        }
+        Op::Join { .. } | Op::Leave { .. } => {
+            let (mut volunteers, mut teams, mut dates) = (vec![], vec![], vec![]);
+            for op in run {
+                if let Op::Join {
+                    volunteer,
+                    team,
+                    on,
+                }
+                | Op::Leave {
+                    volunteer,
+                    team,
+                    on,
+                } = op
+                {
+                    volunteers.push(*volunteer);
+                    teams.push(*team);
+                    dates.push(*on);
+                }
+            }
+            let statement = if matches!(first, Op::Join { .. }) {
+                sql::JOIN
+            } else {
+                sql::LEAVE
+            };
+            sqlx::query(statement)
+                .bind(volunteers)
+                .bind(teams)
+                .bind(dates)
+        }
+        Op::Record { .. } => {
+            let (mut activities, mut teams, mut dates) = (vec![], vec![], vec![]);
+            let (mut of_activity, mut volunteers) = (vec![], vec![]);
+            for op in run {
+                if let Op::Record {
+                    activity,
+                    team,
+                    on,
+                    participants,
+                } = op
+                {
+                    activities.push(*activity);
+                    teams.push(*team);
+                    dates.push(*on);
+                    for volunteer in participants {
+                        of_activity.push(*activity);
+                        volunteers.push(*volunteer);
+                    }
+                }
+            }
+            sqlx::query(sql::RECORD_ACTIVITIES)
+                .bind(activities)
+                .bind(teams)
+                .bind(dates)
+                .execute(&mut *conn)
+                .await?;
+            if volunteers.is_empty() {
+                return Ok(());
+            }
+            sqlx::query(sql::PARTICIPATE)
+                .bind(of_activity)
+                .bind(volunteers)
+        }
+        Op::Void { .. } => {
+            let activities: Vec<Uuid> = run
+                .iter()
+                .filter_map(|op| match op {
+                    Op::Void { activity } => Some(*activity),
+                    _ => None,
+                })
+                .collect();
+            sqlx::query(sql::VOID).bind(activities)
+        }
+    };
+    query.execute(conn).await?;
     Ok(())
 }
 

@@ -17,6 +17,9 @@
 //!   grouped by any combination of team / region / month / kind / key day ([`FrequencyGrouping`]); with no
 //!   dimension it returns the totals. Sums are integers (`bigint`), never floats. One statement, one
 //!   snapshot; the answer states the parked events and the checkpoint it reflects.
+//! - Writes are set-based per run (`crate::batch`): a batch's events are decoded into operations, and each
+//!   run of consecutive operations of one kind touching distinct rows is written by one statement over
+//!   `unnest`.
 
 use chrono::{Datelike, NaiveDate};
 use domain::DomainEvent;
@@ -28,6 +31,7 @@ use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool, Row};
 use uuid::Uuid;
 
+use crate::batch;
 use crate::compliance::{
     answer_state, from_stored_name, instance_uuid, region_of, snapshot, stored_name,
 };
@@ -43,17 +47,21 @@ const HANDLED: &[&str] = &[
 ];
 
 mod sql {
-    /// Binds: $1 team, $2 region, $3 city, $4 province.
-    pub const REGISTER_TEAM: &str =
-        "INSERT INTO frequency_teams (team_id, region, city, province) VALUES ($1, $2, $3, $4)";
+    //! Every write takes arrays (one element per operation of a run, `crate::batch`); the query takes
+    //! scalars.
 
-    /// Binds: $1 activity, $2 team, $3 date, $4 month, $5 kind, $6 key day, $7 participations,
-    /// $8 volunteer minutes, $9 people reached, $10 media pieces, $11 materials distributed, $12 revision.
-    /// A correction (same activity) replaces every figure.
-    pub const UPSERT_ACTIVITY: &str = "INSERT INTO frequency_activities
+    /// Binds: $1 teams, $2 regions, $3 cities, $4 provinces.
+    pub const REGISTER_TEAMS: &str = "INSERT INTO frequency_teams (team_id, region, city, province)
+SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[])";
+
+    /// Binds: $1 activities (distinct), $2 teams, $3 dates, $4 months, $5 kinds, $6 key days (NULL: none),
+    /// $7 participations, $8 volunteer minutes, $9 people reached, $10 media pieces, $11 materials
+    /// distributed, $12 revisions. A correction (same activity) replaces every figure.
+    pub const UPSERT_ACTIVITIES: &str = "INSERT INTO frequency_activities
 (activity_id, team_id, on_date, month, kind, key_day, participations, volunteer_minutes, people_reached,
  media_pieces, materials_distributed, revision)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::date[], $4::date[], $5::text[], $6::text[], $7::int4[],
+    $8::int8[], $9::int8[], $10::int8[], $11::int8[], $12::int4[])
 ON CONFLICT (activity_id) DO UPDATE SET
     team_id = EXCLUDED.team_id, on_date = EXCLUDED.on_date, month = EXCLUDED.month,
     kind = EXCLUDED.kind, key_day = EXCLUDED.key_day, participations = EXCLUDED.participations,
@@ -61,7 +69,9 @@ ON CONFLICT (activity_id) DO UPDATE SET
     media_pieces = EXCLUDED.media_pieces, materials_distributed = EXCLUDED.materials_distributed,
     revision = EXCLUDED.revision";
 
-    pub const VOID: &str = "UPDATE frequency_activities SET voided = true WHERE activity_id = $1";
+    /// Binds: $1 activities.
+    pub const VOID: &str =
+        "UPDATE frequency_activities SET voided = true WHERE activity_id = ANY($1)";
 
     /// Binds: $1 region, $2 from, $3 to (inclusive), $4..$8 group by team / region / month / kind /
     /// key day. A dimension not grouped by is NULL in every row.
@@ -113,15 +123,79 @@ impl Projector for FrequencyProjector {
         conn: &mut PgConnection,
         event: &RecordedEvent,
     ) -> Result<(), ApplyError> {
-        match event.category() {
-            "team" => apply_team(conn, event).await,
-            "activity" => apply_activity(conn, event).await,
-            _ => Ok(()),
+        self.apply_many(conn, &[event]).await
+    }
+
+    async fn apply_many(
+        &self,
+        conn: &mut PgConnection,
+        events: &[&RecordedEvent],
+    ) -> Result<(), ApplyError> {
+        let mut ops = Vec::with_capacity(events.len());
+        for event in events {
+            decode(event, &mut ops)?;
+        }
+        for run in batch::runs(&ops, std::mem::discriminant, Op::key) {
+            write(conn, run).await?;
+        }
+        Ok(())
+    }
+}
+
+/// An activity's row as an upsert writes it.
+#[derive(Debug)]
+struct ActivityRow {
+    activity: Uuid,
+    team: Uuid,
+    on: NaiveDate,
+    month: NaiveDate,
+    /// The domain's persisted names ([`stored_name`]).
+    kind: String,
+    key_day: Option<String>,
+    participations: i32,
+    volunteer_minutes: i64,
+    people_reached: i64,
+    media_pieces: i64,
+    materials_distributed: i64,
+    revision: i32,
+}
+
+/// One write of the read model, decoded from an event (no I/O).
+#[derive(Debug)]
+enum Op {
+    RegisterTeam {
+        team: Uuid,
+        region: RegionCode,
+    },
+    /// Record an activity's figures, or replace them (a correction).
+    Figures(ActivityRow),
+    Void {
+        activity: Uuid,
+    },
+}
+
+impl Op {
+    /// The row an operation touches, where two operations on one row must not share a statement: an
+    /// upsert may not touch a row twice in one statement. Registrations insert new rows (a repeated one
+    /// fails in both paths alike); voiding is idempotent.
+    fn key(&self) -> Option<Uuid> {
+        match self {
+            Self::Figures(row) => Some(row.activity),
+            Self::RegisterTeam { .. } | Self::Void { .. } => None,
         }
     }
 }
 
-async fn apply_team(conn: &mut PgConnection, event: &RecordedEvent) -> Result<(), ApplyError> {
+/// The operations of one event, appended to `ops`.
+fn decode(event: &RecordedEvent, ops: &mut Vec<Op>) -> Result<(), ApplyError> {
+    match event.category() {
+        "team" => decode_team(event, ops),
+        "activity" => decode_activity(event, ops),
+        _ => Ok(()),
+    }
+}
+
+fn decode_team(event: &RecordedEvent, ops: &mut Vec<Op>) -> Result<(), ApplyError> {
     let team = instance_uuid(event)?;
     if let TeamEvent::Registered(r) =
         TeamEvent::from_payload(&event.event_type, event.schema_version, &event.payload)?
@@ -132,52 +206,42 @@ async fn apply_team(conn: &mut PgConnection, event: &RecordedEvent) -> Result<()
                 r.team_id, event.stream_id
             )));
         }
-        sqlx::query(sql::REGISTER_TEAM)
-            .bind(team)
-            .bind(r.region.as_str())
-            .bind(r.region.city().as_str())
-            .bind(r.region.province().as_str())
-            .execute(conn)
-            .await?;
+        ops.push(Op::RegisterTeam {
+            team,
+            region: r.region,
+        });
     }
     Ok(())
 }
 
-/// Record an activity's figures, or replace them (a correction).
-async fn figures(
-    conn: &mut PgConnection,
-    activity: Uuid,
-    revision: u32,
-    d: &ActivityDetails,
-) -> Result<(), ApplyError> {
+/// An activity's figures, as recorded or corrected.
+fn figures(activity: Uuid, revision: u32, d: &ActivityDetails) -> Result<Op, ApplyError> {
     let month = d.date.with_day(1).ok_or_else(|| {
         ApplyError::Invalid(format!("activity date {} has no first of month", d.date))
     })?;
     let participations = i32::try_from(d.participants.len())
         .map_err(|_| ApplyError::Invalid(format!("{} participants", d.participants.len())))?;
-    let minutes: i64 = d.participants.iter().map(|p| i64::from(p.minutes)).sum();
+    let volunteer_minutes: i64 = d.participants.iter().map(|p| i64::from(p.minutes)).sum();
     let key_day = d.key_day.as_ref().map(stored_name).transpose()?;
     let revision =
         i32::try_from(revision).map_err(|_| ApplyError::Invalid(format!("revision {revision}")))?;
-    sqlx::query(sql::UPSERT_ACTIVITY)
-        .bind(activity)
-        .bind(d.team_id.0)
-        .bind(d.date)
-        .bind(month)
-        .bind(stored_name(&d.kind)?)
-        .bind(key_day)
-        .bind(participations)
-        .bind(minutes)
-        .bind(i64::from(d.people_reached))
-        .bind(i64::from(d.media_pieces))
-        .bind(i64::from(d.materials_distributed))
-        .bind(revision)
-        .execute(conn)
-        .await?;
-    Ok(())
+    Ok(Op::Figures(ActivityRow {
+        activity,
+        team: d.team_id.0,
+        on: d.date,
+        month,
+        kind: stored_name(&d.kind)?,
+        key_day,
+        participations,
+        volunteer_minutes,
+        people_reached: i64::from(d.people_reached),
+        media_pieces: i64::from(d.media_pieces),
+        materials_distributed: i64::from(d.materials_distributed),
+        revision,
+    }))
 }
 
-async fn apply_activity(conn: &mut PgConnection, event: &RecordedEvent) -> Result<(), ApplyError> {
+fn decode_activity(event: &RecordedEvent, ops: &mut Vec<Op>) -> Result<(), ApplyError> {
     let activity = instance_uuid(event)?;
     match ActivityEvent::from_payload(&event.event_type, event.schema_version, &event.payload)? {
         ActivityEvent::Recorded(r) => {
@@ -187,13 +251,97 @@ async fn apply_activity(conn: &mut PgConnection, event: &RecordedEvent) -> Resul
                     r.activity_id, event.stream_id
                 )));
             }
-            figures(conn, activity, 1, &r.details).await?;
+            ops.push(figures(activity, 1, &r.details)?);
         }
-        ActivityEvent::Corrected(c) => figures(conn, activity, c.revision, &c.details).await?,
-        ActivityEvent::Voided(_) => {
-            sqlx::query(sql::VOID).bind(activity).execute(conn).await?;
-        }
+        ActivityEvent::Corrected(c) => ops.push(figures(activity, c.revision, &c.details)?),
+        ActivityEvent::Voided(_) => ops.push(Op::Void { activity }),
     }
+    Ok(())
+}
+
+/// The columns of a run of activity upserts, one array each.
+#[derive(Default)]
+struct ActivityColumns {
+    activities: Vec<Uuid>,
+    teams: Vec<Uuid>,
+    dates: Vec<NaiveDate>,
+    months: Vec<NaiveDate>,
+    kinds: Vec<String>,
+    key_days: Vec<Option<String>>,
+    participations: Vec<i32>,
+    volunteer_minutes: Vec<i64>,
+    people_reached: Vec<i64>,
+    media_pieces: Vec<i64>,
+    materials_distributed: Vec<i64>,
+    revisions: Vec<i32>,
+}
+
+/// Write one run (operations of one kind, no row touched twice) with one statement.
+async fn write(conn: &mut PgConnection, run: &[Op]) -> Result<(), ApplyError> {
+    let Some(first) = run.first() else {
+        return Ok(());
+    };
+    let query = match first {
+        Op::RegisterTeam { .. } => {
+            let mut cols = (vec![], vec![], vec![], vec![]);
+            for op in run {
+                if let Op::RegisterTeam { team, region } = op {
+                    cols.0.push(*team);
+                    cols.1.push(region.as_str().to_owned());
+                    cols.2.push(region.city().as_str().to_owned());
+                    cols.3.push(region.province().as_str().to_owned());
+                }
+            }
+            sqlx::query(sql::REGISTER_TEAMS)
+                .bind(cols.0)
+                .bind(cols.1)
+                .bind(cols.2)
+                .bind(cols.3)
+        }
+        Op::Figures(_) => {
+            let mut c = ActivityColumns::default();
+            for op in run {
+                if let Op::Figures(row) = op {
+                    c.activities.push(row.activity);
+                    c.teams.push(row.team);
+                    c.dates.push(row.on);
+                    c.months.push(row.month);
+                    c.kinds.push(row.kind.clone());
+                    c.key_days.push(row.key_day.clone());
+                    c.participations.push(row.participations);
+                    c.volunteer_minutes.push(row.volunteer_minutes);
+                    c.people_reached.push(row.people_reached);
+                    c.media_pieces.push(row.media_pieces);
+                    c.materials_distributed.push(row.materials_distributed);
+                    c.revisions.push(row.revision);
+                }
+            }
+            sqlx::query(sql::UPSERT_ACTIVITIES)
+                .bind(c.activities)
+                .bind(c.teams)
+                .bind(c.dates)
+                .bind(c.months)
+                .bind(c.kinds)
+                .bind(c.key_days)
+                .bind(c.participations)
+                .bind(c.volunteer_minutes)
+                .bind(c.people_reached)
+                .bind(c.media_pieces)
+                .bind(c.materials_distributed)
+                .bind(c.revisions)
+        }
+        Op::Void { .. } => {
+            let activities: Vec<Uuid> = run
+                .iter()
+                .filter_map(|op| match op {
+                    Op::Void { activity } => Some(*activity),
+                    _ => None,
+                })
+                .collect();
+            sqlx::query(sql::VOID).bind(activities)
+        }
+    };
+    query.execute(conn).await?;
     Ok(())
 }
 

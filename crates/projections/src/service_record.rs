@@ -15,6 +15,14 @@
 //! - **Replays are harmless.** Every row keyed by a record carries the stream version of the event that
 //!   last changed it, and a change applies only when the event's version is newer; registrations,
 //!   memberships and certificates are inserted once. Applying the same events again changes nothing.
+//! - **Writes are set-based per run** ([`crate::batch`]): the events of a batch are decoded into operations
+//!   first, then written run by run, one multi-row statement (`unnest`) per run. A run of activity
+//!   recordings takes two: the upsert of the activities, which also forgets the participants of those it
+//!   changed and returns them, then the insert of those activities' new participants (one statement
+//!   cannot do both: the order of its sub-statements is not defined, and a participant who stays would
+//!   collide with their old row). An operation whose outcome depends on the row's earlier state (the
+//!   version-guarded upserts and updates of an activity, first-wins registrations and certificates) is
+//!   keyed by its row, so a run never holds two of them for one row.
 //! - **Queries.** [`service_record`] answers one volunteer: their home region and teams (for the caller's
 //!   scope check), per year the activities, minutes and first/last activity date with the activities
 //!   that decided them, and the certificates issued. [`service_hours`] lists, for a year, the volunteers
@@ -22,6 +30,8 @@
 //!   code covering everything below it), with their activities and minutes — paged by volunteer id after
 //!   a cursor, so a page never shifts. One snapshot per answer, which states the parked events and the
 //!   checkpoint it reflects.
+
+use std::collections::HashSet;
 
 use chrono::{Datelike, NaiveDate};
 use domain::DomainEvent;
@@ -35,6 +45,7 @@ use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool, Row};
 use uuid::Uuid;
 
+use crate::batch;
 use crate::compliance::{answer_state, instance_uuid, region_of, snapshot, year_start};
 use crate::error::{ApplyError, ProjectionError};
 use crate::runtime::Projector;
@@ -54,50 +65,69 @@ const HANDLED: &[&str] = &[
 ];
 
 mod sql {
-    /// Binds: $1 team, $2 region, $3 city, $4 province.
-    pub const REGISTER_TEAM: &str =
-        "INSERT INTO service_record_teams (team_id, region, city, province) VALUES ($1, $2, $3, $4)
+    //! Every write takes arrays (one element per operation of a run, `crate::batch`).
+
+    /// Binds: $1 teams, $2 regions, $3 cities, $4 provinces.
+    pub const REGISTER_TEAMS: &str =
+        "INSERT INTO service_record_teams (team_id, region, city, province)
+SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[])
 ON CONFLICT (team_id) DO NOTHING";
 
-    /// Binds: $1 volunteer, $2 home region, $3 stream version.
-    pub const REGISTER_VOLUNTEER: &str =
+    /// Binds: $1 volunteers, $2 home regions, $3 stream versions.
+    pub const REGISTER_VOLUNTEERS: &str =
         "INSERT INTO service_record_volunteers (volunteer_id, home_region, stream_version)
-VALUES ($1, $2, $3)
+SELECT * FROM unnest($1::uuid[], $2::text[], $3::int8[])
 ON CONFLICT (volunteer_id) DO NOTHING";
 
-    /// Binds: $1 volunteer, $2 team.
+    /// Binds: $1 volunteers, $2 teams.
     pub const JOIN: &str = "INSERT INTO service_record_memberships (volunteer_id, team_id)
-VALUES ($1, $2)
+SELECT * FROM unnest($1::uuid[], $2::uuid[])
 ON CONFLICT (volunteer_id, team_id) DO NOTHING";
 
-    /// Binds: $1 activity, $2 team, $3 date, $4 revision, $5 stream version. Applies only when the event
-    /// is newer than what the row holds; returns the row when it did.
-    pub const UPSERT_ACTIVITY: &str = "INSERT INTO service_record_activities
-(activity_id, team_id, on_date, revision, stream_version)
-VALUES ($1, $2, $3, $4, $5)
-ON CONFLICT (activity_id) DO UPDATE SET
-    team_id = EXCLUDED.team_id, on_date = EXCLUDED.on_date, revision = EXCLUDED.revision,
-    stream_version = EXCLUDED.stream_version
-WHERE service_record_activities.stream_version < EXCLUDED.stream_version
-RETURNING activity_id";
+    /// Binds: $1 activities, $2 teams, $3 dates, $4 revisions, $5 stream versions. An activity changes
+    /// only when the event is newer than what its row holds; the participants of the changed ones are
+    /// deleted, and their ids returned (the caller inserts their new participants).
+    pub const RECORD_ACTIVITIES: &str = "WITH changed AS (
+    INSERT INTO service_record_activities (activity_id, team_id, on_date, revision, stream_version)
+    SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::date[], $4::int4[], $5::int8[])
+    ON CONFLICT (activity_id) DO UPDATE SET
+        team_id = EXCLUDED.team_id, on_date = EXCLUDED.on_date, revision = EXCLUDED.revision,
+        stream_version = EXCLUDED.stream_version
+    WHERE service_record_activities.stream_version < EXCLUDED.stream_version
+    RETURNING activity_id
+), forgotten AS (
+    DELETE FROM service_record_participations p USING changed c WHERE p.activity_id = c.activity_id
+)
+SELECT activity_id FROM changed";
 
-    pub const FORGET_PARTICIPANTS: &str =
-        "DELETE FROM service_record_participations WHERE activity_id = $1";
-
-    /// Binds: $1 activity, $2 volunteers (uuid[]), $3 minutes (int[]), pairwise.
+    /// Binds: $1 activities, $2 volunteers, $3 minutes — one element per participant.
     pub const PARTICIPATE: &str =
         "INSERT INTO service_record_participations (activity_id, volunteer_id, minutes)
-SELECT $1, v, m FROM unnest($2::uuid[], $3::int[]) AS p(v, m)";
+SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::int4[])";
 
-    /// Binds: $1 activity, $2 stream version.
-    pub const VOID: &str = "UPDATE service_record_activities SET voided = true, stream_version = $2
-WHERE activity_id = $1 AND stream_version < $2";
+    /// Binds: $1 activities, $2 stream versions.
+    pub const VOID: &str =
+        "UPDATE service_record_activities a SET voided = true, stream_version = u.stream_version
+FROM unnest($1::uuid[], $2::int8[]) AS u(activity_id, stream_version)
+WHERE a.activity_id = u.activity_id AND a.stream_version < u.stream_version";
 
-    /// Binds: $1 certificate, $2 number, $3 volunteer, $4 issuing team, $5 issued_on, $6 total minutes,
-    /// $7 activities (uuid[]), $8 sha256.
-    pub const ISSUE: &str = "INSERT INTO service_record_certificates
+    /// Binds: $1 certificates, $2 numbers, $3 volunteers, $4 issuing teams, $5 issued_on,
+    /// $6 total minutes, $7 sha256 — one element per certificate; $8 certificates, $9 activities — one
+    /// element per certified activity, in each certificate's order.
+    pub const ISSUE: &str = "WITH c AS (
+    SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::uuid[], $5::date[], $6::int8[],
+        $7::text[])
+        AS c(certificate_id, number, volunteer_id, issuing_team_id, issued_on, total_minutes, sha256)
+), a AS (
+    SELECT * FROM unnest($8::uuid[], $9::uuid[]) WITH ORDINALITY AS a(certificate_id, activity_id, n)
+)
+INSERT INTO service_record_certificates
 (certificate_id, number, volunteer_id, issuing_team_id, issued_on, total_minutes, activity_ids, sha256)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+SELECT c.certificate_id, c.number, c.volunteer_id, c.issuing_team_id, c.issued_on, c.total_minutes,
+    coalesce((SELECT array_agg(a.activity_id ORDER BY a.n) FROM a
+              WHERE a.certificate_id = c.certificate_id), '{}'),
+    c.sha256
+FROM c
 ON CONFLICT (certificate_id) DO NOTHING";
 
     /// Binds: $1 volunteer.
@@ -183,13 +213,22 @@ impl Projector for ServiceRecordProjector {
         conn: &mut PgConnection,
         event: &RecordedEvent,
     ) -> Result<(), ApplyError> {
-        match event.category() {
-            "team" => apply_team(conn, event).await,
-            "volunteer" => apply_volunteer(conn, event).await,
-            "activity" => apply_activity(conn, event).await,
-            "certificate" => apply_certificate(conn, event).await,
-            _ => Ok(()),
+        self.apply_many(conn, &[event]).await
+    }
+
+    async fn apply_many(
+        &self,
+        conn: &mut PgConnection,
+        events: &[&RecordedEvent],
+    ) -> Result<(), ApplyError> {
+        let mut ops = Vec::with_capacity(events.len());
+        for event in events {
+            decode(event, &mut ops)?;
         }
+        for run in batch::runs(&ops, std::mem::discriminant, Op::key) {
+            write(conn, run).await?;
+        }
+        Ok(())
     }
 }
 
@@ -213,7 +252,86 @@ pub(crate) fn mismatch(
     ))
 }
 
-async fn apply_team(conn: &mut PgConnection, event: &RecordedEvent) -> Result<(), ApplyError> {
+/// One write of the read model, decoded from an event (no I/O).
+#[derive(Debug)]
+enum Op {
+    RegisterTeam {
+        team: Uuid,
+        region: RegionCode,
+    },
+    RegisterVolunteer {
+        volunteer: Uuid,
+        home_region: RegionCode,
+        version: i64,
+    },
+    Join {
+        volunteer: Uuid,
+        team: Uuid,
+    },
+    /// Record an activity or replace its details (a correction), if the event is newer than the row.
+    Record {
+        activity: Uuid,
+        team: Uuid,
+        on: NaiveDate,
+        revision: i32,
+        version: i64,
+        /// Volunteer and minutes; the minutes are checked only when the activity changes (as before).
+        participants: Vec<(Uuid, u32)>,
+    },
+    Void {
+        activity: Uuid,
+        version: i64,
+    },
+    Issue {
+        certificate: Uuid,
+        number: String,
+        volunteer: Uuid,
+        team: Uuid,
+        issued_on: NaiveDate,
+        total_minutes: i64,
+        activities: Vec<Uuid>,
+        sha256: String,
+    },
+}
+
+/// The row an operation touches, where two operations on one row must not share a statement.
+#[derive(Debug, PartialEq, Eq, Hash)]
+enum Key {
+    Team(Uuid),
+    Volunteer(Uuid),
+    Activity(Uuid),
+    Certificate(Uuid),
+}
+
+impl Op {
+    fn key(&self) -> Option<Key> {
+        match self {
+            // First wins (ON CONFLICT DO NOTHING) and the rows may differ: one per statement.
+            Self::RegisterTeam { team, .. } => Some(Key::Team(*team)),
+            Self::RegisterVolunteer { volunteer, .. } => Some(Key::Volunteer(*volunteer)),
+            Self::Issue { certificate, .. } => Some(Key::Certificate(*certificate)),
+            // Guarded by the row's stream version, and a recording replaces the activity's participants.
+            Self::Record { activity, .. } | Self::Void { activity, .. } => {
+                Some(Key::Activity(*activity))
+            }
+            // The same row whichever op inserts it (ON CONFLICT DO NOTHING keeps one).
+            Self::Join { .. } => None,
+        }
+    }
+}
+
+/// The operations of one event, appended to `ops`.
+fn decode(event: &RecordedEvent, ops: &mut Vec<Op>) -> Result<(), ApplyError> {
+    match event.category() {
+        "team" => decode_team(event, ops),
+        "volunteer" => decode_volunteer(event, ops),
+        "activity" => decode_activity(event, ops),
+        "certificate" => decode_certificate(event, ops),
+        _ => Ok(()),
+    }
+}
+
+fn decode_team(event: &RecordedEvent, ops: &mut Vec<Op>) -> Result<(), ApplyError> {
     let team = instance_uuid(event)?;
     if let TeamEvent::Registered(r) =
         TeamEvent::from_payload(&event.event_type, event.schema_version, &event.payload)?
@@ -221,136 +339,263 @@ async fn apply_team(conn: &mut PgConnection, event: &RecordedEvent) -> Result<()
         if r.team_id.0 != team {
             return Err(mismatch("team", r.team_id, event));
         }
-        sqlx::query(sql::REGISTER_TEAM)
-            .bind(team)
-            .bind(r.region.as_str())
-            .bind(r.region.city().as_str())
-            .bind(r.region.province().as_str())
-            .execute(conn)
-            .await?;
+        ops.push(Op::RegisterTeam {
+            team,
+            region: r.region,
+        });
     }
     Ok(())
 }
 
-async fn apply_volunteer(conn: &mut PgConnection, event: &RecordedEvent) -> Result<(), ApplyError> {
+fn decode_volunteer(event: &RecordedEvent, ops: &mut Vec<Op>) -> Result<(), ApplyError> {
     let volunteer = instance_uuid(event)?;
     match VolunteerEvent::from_payload(&event.event_type, event.schema_version, &event.payload)? {
         VolunteerEvent::Registered(r) => {
             if r.volunteer_id.0 != volunteer {
                 return Err(mismatch("volunteer", r.volunteer_id, event));
             }
-            sqlx::query(sql::REGISTER_VOLUNTEER)
-                .bind(volunteer)
-                .bind(r.home_region.as_str())
-                .bind(version_i64(event)?)
-                .execute(conn)
-                .await?;
+            ops.push(Op::RegisterVolunteer {
+                volunteer,
+                home_region: r.home_region,
+                version: version_i64(event)?,
+            });
         }
-        VolunteerEvent::JoinedTeam(j) => {
-            sqlx::query(sql::JOIN)
-                .bind(volunteer)
-                .bind(j.team_id.0)
-                .execute(conn)
-                .await?;
-        }
+        VolunteerEvent::JoinedTeam(j) => ops.push(Op::Join {
+            volunteer,
+            team: j.team_id.0,
+        }),
         _ => {}
     }
     Ok(())
 }
 
-/// Record an activity's team, date and participants, or replace them (a correction) — if the event is
-/// newer than what the read model holds.
-async fn record(
-    conn: &mut PgConnection,
+/// Record an activity's team, date and participants, or replace them (a correction).
+fn record(
     activity: Uuid,
     revision: u32,
     details: &ActivityDetails,
     event: &RecordedEvent,
-) -> Result<(), ApplyError> {
+) -> Result<Op, ApplyError> {
     let revision =
         i32::try_from(revision).map_err(|_| ApplyError::Invalid(format!("revision {revision}")))?;
-    let changed = sqlx::query(sql::UPSERT_ACTIVITY)
-        .bind(activity)
-        .bind(details.team_id.0)
-        .bind(details.date)
-        .bind(revision)
-        .bind(version_i64(event)?)
-        .fetch_optional(&mut *conn)
-        .await?;
-    if changed.is_none() {
-        return Ok(());
-    }
-    let who: Vec<Uuid> = details
-        .participants
-        .iter()
-        .map(|p| p.volunteer_id.0)
-        .collect();
-    let minutes = details
-        .participants
-        .iter()
-        .map(|p| {
-            i32::try_from(p.minutes)
-                .map_err(|_| ApplyError::Invalid(format!("{} minutes", p.minutes)))
-        })
-        .collect::<Result<Vec<i32>, _>>()?;
-    sqlx::query(sql::FORGET_PARTICIPANTS)
-        .bind(activity)
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query(sql::PARTICIPATE)
-        .bind(activity)
-        .bind(&who)
-        .bind(&minutes)
-        .execute(conn)
-        .await?;
-    Ok(())
+    Ok(Op::Record {
+        activity,
+        team: details.team_id.0,
+        on: details.date,
+        revision,
+        version: version_i64(event)?,
+        participants: details
+            .participants
+            .iter()
+            .map(|p| (p.volunteer_id.0, p.minutes))
+            .collect(),
+    })
 }
 
-async fn apply_activity(conn: &mut PgConnection, event: &RecordedEvent) -> Result<(), ApplyError> {
+fn decode_activity(event: &RecordedEvent, ops: &mut Vec<Op>) -> Result<(), ApplyError> {
     let activity = instance_uuid(event)?;
-    match ActivityEvent::from_payload(&event.event_type, event.schema_version, &event.payload)? {
-        ActivityEvent::Recorded(r) => {
-            if r.activity_id.0 != activity {
-                return Err(mismatch("activity", r.activity_id, event));
+    let op =
+        match ActivityEvent::from_payload(&event.event_type, event.schema_version, &event.payload)?
+        {
+            ActivityEvent::Recorded(r) => {
+                if r.activity_id.0 != activity {
+                    return Err(mismatch("activity", r.activity_id, event));
+                }
+                record(activity, 1, &r.details, event)?
             }
-            record(conn, activity, 1, &r.details, event).await?;
-        }
-        ActivityEvent::Corrected(c) => {
-            record(conn, activity, c.revision, &c.details, event).await?
-        }
-        ActivityEvent::Voided(_) => {
-            sqlx::query(sql::VOID)
-                .bind(activity)
-                .bind(version_i64(event)?)
-                .execute(conn)
-                .await?;
-        }
-    }
+            ActivityEvent::Corrected(c) => record(activity, c.revision, &c.details, event)?,
+            ActivityEvent::Voided(_) => Op::Void {
+                activity,
+                version: version_i64(event)?,
+            },
+        };
+    ops.push(op);
     Ok(())
 }
 
-async fn apply_certificate(
-    conn: &mut PgConnection,
-    event: &RecordedEvent,
-) -> Result<(), ApplyError> {
+fn decode_certificate(event: &RecordedEvent, ops: &mut Vec<Op>) -> Result<(), ApplyError> {
     let certificate = instance_uuid(event)?;
     let CertificateEvent::Issued(c) =
         CertificateEvent::from_payload(&event.event_type, event.schema_version, &event.payload)?;
     if c.certificate_id.0 != certificate {
         return Err(mismatch("certificate", c.certificate_id, event));
     }
-    let total = i64::try_from(c.total_minutes)
+    let total_minutes = i64::try_from(c.total_minutes)
         .map_err(|_| ApplyError::Invalid(format!("{} total minutes", c.total_minutes)))?;
-    let activities: Vec<Uuid> = c.activities.iter().map(|a| a.activity_id.0).collect();
-    sqlx::query(sql::ISSUE)
-        .bind(certificate)
-        .bind(c.number.as_str())
-        .bind(c.volunteer_id.0)
-        .bind(c.issuing_team_id.0)
-        .bind(c.issued_on)
-        .bind(total)
-        .bind(&activities)
-        .bind(&c.sha256)
+    ops.push(Op::Issue {
+        certificate,
+        number: c.number.as_str().to_owned(),
+        volunteer: c.volunteer_id.0,
+        team: c.issuing_team_id.0,
+        issued_on: c.issued_on,
+        total_minutes,
+        activities: c.activities.iter().map(|a| a.activity_id.0).collect(),
+        sha256: c.sha256,
+    });
+    Ok(())
+}
+
+/// Write one run (operations of one kind, no keyed row touched twice): one statement, two for
+/// recordings.
+async fn write(conn: &mut PgConnection, run: &[Op]) -> Result<(), ApplyError> {
+    let Some(first) = run.first() else {
+        return Ok(());
+    };
+    let query = match first {
+        Op::RegisterTeam { .. } => {
+            let mut cols = (vec![], vec![], vec![], vec![]);
+            for op in run {
+                if let Op::RegisterTeam { team, region } = op {
+                    cols.0.push(*team);
+                    cols.1.push(region.as_str().to_owned());
+                    cols.2.push(region.city().as_str().to_owned());
+                    cols.3.push(region.province().as_str().to_owned());
+                }
+            }
+            sqlx::query(sql::REGISTER_TEAMS)
+                .bind(cols.0)
+                .bind(cols.1)
+                .bind(cols.2)
+                .bind(cols.3)
+        }
+        Op::RegisterVolunteer { .. } => {
+            let mut cols = (vec![], vec![], vec![]);
+            for op in run {
+                if let Op::RegisterVolunteer {
+                    volunteer,
+                    home_region,
+                    version,
+                } = op
+                {
+                    cols.0.push(*volunteer);
+                    cols.1.push(home_region.as_str().to_owned());
+                    cols.2.push(*version);
+                }
+            }
+            sqlx::query(sql::REGISTER_VOLUNTEERS)
+                .bind(cols.0)
+                .bind(cols.1)
+                .bind(cols.2)
+        }
+        Op::Join { .. } => {
+            let (mut volunteers, mut teams) = (vec![], vec![]);
+            for op in run {
+                if let Op::Join { volunteer, team } = op {
+                    volunteers.push(*volunteer);
+                    teams.push(*team);
+                }
+            }
+            sqlx::query(sql::JOIN).bind(volunteers).bind(teams)
+        }
+        Op::Record { .. } => return record_activities(conn, run).await,
+        Op::Void { .. } => {
+            let (mut activities, mut versions) = (vec![], vec![]);
+            for op in run {
+                if let Op::Void { activity, version } = op {
+                    activities.push(*activity);
+                    versions.push(*version);
+                }
+            }
+            sqlx::query(sql::VOID).bind(activities).bind(versions)
+        }
+        Op::Issue { .. } => {
+            let mut cols = (vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
+            let (mut certified, mut activities) = (vec![], vec![]);
+            for op in run {
+                if let Op::Issue {
+                    certificate,
+                    number,
+                    volunteer,
+                    team,
+                    issued_on,
+                    total_minutes,
+                    activities: ids,
+                    sha256,
+                } = op
+                {
+                    cols.0.push(*certificate);
+                    cols.1.push(number.as_str());
+                    cols.2.push(*volunteer);
+                    cols.3.push(*team);
+                    cols.4.push(*issued_on);
+                    cols.5.push(*total_minutes);
+                    cols.6.push(sha256.as_str());
+                    certified.extend(ids.iter().map(|_| *certificate));
+                    activities.extend(ids.iter().copied());
+                }
+            }
+            sqlx::query(sql::ISSUE)
+                .bind(cols.0)
+                .bind(cols.1)
+                .bind(cols.2)
+                .bind(cols.3)
+                .bind(cols.4)
+                .bind(cols.5)
+                .bind(cols.6)
+                .bind(certified)
+                .bind(activities)
+        }
+    };
+    query.execute(conn).await?;
+    Ok(())
+}
+
+/// A run of recordings: upsert the activities (forgetting the participants of those that changed), then
+/// insert the new participants of those that changed — each step one statement for the whole run.
+async fn record_activities(conn: &mut PgConnection, run: &[Op]) -> Result<(), ApplyError> {
+    let mut cols = (vec![], vec![], vec![], vec![], vec![]);
+    for op in run {
+        if let Op::Record {
+            activity,
+            team,
+            on,
+            revision,
+            version,
+            ..
+        } = op
+        {
+            cols.0.push(*activity);
+            cols.1.push(*team);
+            cols.2.push(*on);
+            cols.3.push(*revision);
+            cols.4.push(*version);
+        }
+    }
+    let changed: HashSet<Uuid> = sqlx::query_scalar(sql::RECORD_ACTIVITIES)
+        .bind(cols.0)
+        .bind(cols.1)
+        .bind(cols.2)
+        .bind(cols.3)
+        .bind(cols.4)
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .collect();
+    let (mut activities, mut volunteers, mut minutes) = (vec![], vec![], vec![]);
+    for op in run {
+        if let Op::Record {
+            activity,
+            participants,
+            ..
+        } = op
+            && changed.contains(activity)
+        {
+            for (volunteer, m) in participants {
+                activities.push(*activity);
+                volunteers.push(*volunteer);
+                minutes.push(
+                    i32::try_from(*m).map_err(|_| ApplyError::Invalid(format!("{m} minutes")))?,
+                );
+            }
+        }
+    }
+    if activities.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(sql::PARTICIPATE)
+        .bind(activities)
+        .bind(volunteers)
+        .bind(minutes)
         .execute(conn)
         .await?;
     Ok(())

@@ -441,6 +441,78 @@ fn grpc_activity(activity: &str) -> pb::RecordActivityRequest {
     }
 }
 
+/// Coverage answers are kept while the read model is unchanged (`app::answers`): a write moves the
+/// checkpoint, so its writer's next read (with its token) is computed afresh and counts it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kept_coverage_answer_never_hides_a_later_write_from_its_writer() {
+    let svc = TestService::start_with_demo().await;
+    let api = Api::new(&svc);
+    let county = svc.dev_bearer(Role::CountyCdc);
+    let coverage = |wait: String| {
+        let api = &api;
+        let county = &county;
+        async move {
+            api.get(
+                &format!("/api/v1/reports/coverage?region=330602&date=2025-03-31{wait}"),
+                county,
+            )
+            .await
+            .ok()
+            .clone()
+        }
+    };
+    let demo = crate::support::head(svc.ledger().store()).await;
+    let before = coverage(format!("&min_token={demo}")).await;
+    assert_eq!(
+        before["registered_volunteers"], 5,
+        "the demo team: {before}"
+    );
+    assert_eq!(
+        before["active_volunteers"], 0,
+        "the demo has no 2025 activity: {before}"
+    );
+    assert_eq!(
+        coverage(String::new()).await,
+        before,
+        "nothing written: the same answer"
+    );
+
+    let last = api
+        .post(
+            "/api/v1/activities",
+            &county,
+            &json!({
+                "activity_id": key(),
+                "details": {
+                    "team_id": demo_team(), "kind": "knowledge_publicity",
+                    "date": "2025-02-10", "start_time": "09:00", "end_time": "11:30",
+                    "place": "越城区社区服务中心",
+                    "participants": [{"volunteer_id": demo_volunteer(0), "minutes": 150},
+                                     {"volunteer_id": demo_volunteer(1), "minutes": 120}],
+                    "people_reached": 300, "media_pieces": 1, "materials_distributed": 200,
+                    "record": {"recorder": "volunteer", "recorder_volunteer_id": demo_volunteer(0),
+                               "content": "结核病防治知识宣传", "summary": "发放资料，现场咨询"}
+                }
+            }),
+        )
+        .await
+        .created_token();
+    let after = coverage(format!("&min_token={last}")).await;
+    assert_eq!(after["active_volunteers"], 2, "{after}");
+    assert_eq!(
+        after["registered_volunteers"],
+        before["registered_volunteers"]
+    );
+    assert!(token_of(after["as_of"].as_str().unwrap()) >= token_of(&last));
+    assert!(
+        token_of(after["as_of"].as_str().unwrap()) > token_of(before["as_of"].as_str().unwrap())
+    );
+    // Without a token, a later read is never older than what the writer was shown.
+    let later = coverage(String::new()).await;
+    assert_eq!(later["active_volunteers"], 2, "{later}");
+    svc.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn frequency_reflects_recorded_activities_over_rest_and_grpc() {
     let svc = TestService::start_with_demo().await;

@@ -443,6 +443,46 @@ async fn rebuild_from_scratch_is_byte_identical_to_the_incremental_read_model() 
     assert_eq!(shadows, 0, "shadow schemas are dropped after the swap");
 }
 
+#[tokio::test]
+async fn rebuild_all_rebuilds_every_read_model_side_by_side_into_what_the_runners_built() {
+    let f = Fixture::year().await;
+    let target = head(f.store()).await;
+    for m in projections::replay::READ_MODELS {
+        let p = within(
+            DEADLINE,
+            "live",
+            m.run_live_until(f.store(), config(), target),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            (p.checkpoint, p.parked_events),
+            (target, 0),
+            "{}",
+            m.model_id()
+        );
+    }
+    let owner = f.owner().await;
+    let reports = within(
+        DEADLINE,
+        "rebuild all",
+        projections::replay::rebuild_all(&owner, projections::replay::READ_MODELS, &options()),
+    )
+    .await;
+    assert_eq!(reports.len(), projections::replay::READ_MODELS.len());
+    for (m, report) in projections::replay::READ_MODELS.iter().zip(reports) {
+        let report = report.unwrap();
+        assert_eq!(report.projector, m.model_id());
+        assert_eq!((report.checkpoint, report.parked), (target, 0), "{report}");
+        assert!(report.applied > 0, "the fixture feeds {report}");
+        assert_eq!(
+            report.before, report.after,
+            "rebuilt equals incremental: {report}"
+        );
+        assert!(report.after.is_some(), "{report}");
+    }
+}
+
 /// A live runner of `P` until the returned sender is told to stop.
 fn live<P: Projector>(
     store: &EventStore,

@@ -12,6 +12,7 @@
 //!   `person-vault`.
 
 pub mod actor;
+pub mod answers;
 pub mod audit;
 mod commands;
 pub mod demo;

@@ -8,6 +8,9 @@
 //! - **Scope.** A region query needs the actor's scope to cover the region (partners need the
 //!   `ReadReports` grant as well); team-scoped roles cannot query region figures.
 //! - Read models never hold personal data; nothing here decrypts.
+//! - **Coverage answers are kept** per (region, date) while the coverage projector's checkpoint, as this
+//!   process sees it, is unchanged ([`crate::answers`]; at most [`COVERAGE_ANSWER_MAX_AGE`]): the read
+//!   model only changes when the checkpoint moves, and `min_token` waits come first.
 //! - **Thresholds come from the configured campaign** (`Campaign::rules_on(date)`), never from an adapter.
 //! - **Bad input names its field** (`date`, `to`, `year`, `group_by`, `cursor`, …) and is a 400, never a
 //!   500. Database failures are `Internal` ("internal error" only at the boundary).
@@ -16,6 +19,7 @@
 //!   `min_token = as_of`.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{Months, NaiveDate};
@@ -32,6 +36,7 @@ use serde::Serialize;
 use tokio::sync::watch;
 
 use crate::actor::{Actor, Role, covers};
+use crate::answers::Answers;
 use crate::error::{AppError, ErrorCode};
 use crate::ledger::Ledger;
 
@@ -50,7 +55,15 @@ pub struct ReadModels {
     ledger: Ledger,
     progress: BTreeMap<&'static str, watch::Receiver<Progress>>,
     max_wait: Duration,
+    /// Coverage answers by (region, date), kept while the coverage checkpoint is unchanged.
+    coverage_answers: Arc<Answers<(RegionCode, NaiveDate), Coverage>>,
 }
+
+/// Coverage answers kept at most (regions × dates asked about).
+pub const COVERAGE_ANSWERS: usize = 4096;
+
+/// How long a coverage answer is reused at most, even when the checkpoint has not moved.
+pub const COVERAGE_ANSWER_MAX_AGE: Duration = Duration::from_secs(1);
 
 impl std::fmt::Debug for ReadModels {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -72,6 +85,7 @@ impl ReadModels {
             ledger,
             progress,
             max_wait,
+            coverage_answers: Arc::new(Answers::new(COVERAGE_ANSWERS, COVERAGE_ANSWER_MAX_AGE)),
         }
     }
 
@@ -131,16 +145,27 @@ impl ReadModels {
         min_token: Option<Token>,
     ) -> Result<Coverage, AppError> {
         may_read_region(actor, &region)?;
-        self.caught_up(projections::CoverageProjector::ID, min_token)
-            .await?;
-        let campaign = self.ledger.campaign().await?;
-        let required = campaign
-            .rules_on(date)
-            .or_else(|| campaign.versions().first())
-            .map_or(projections::A1_PER_100K, |v| v.rules.coverage_per_100k);
-        projections::coverage(self.ledger.store().pool(), region, date, required)
-            .await
-            .map_err(|e| AppError::internal("coverage query", &e))
+        let id = projections::CoverageProjector::ID;
+        self.caught_up(id, min_token).await?;
+        let compute = || async {
+            let campaign = self.ledger.campaign().await?;
+            let required = campaign
+                .rules_on(date)
+                .or_else(|| campaign.versions().first())
+                .map_or(projections::A1_PER_100K, |v| v.rules.coverage_per_100k);
+            projections::coverage(self.ledger.store().pool(), region, date, required)
+                .await
+                .map_err(|e| AppError::internal("coverage query", &e))
+        };
+        // The campaign's rules change by an event, which moves the checkpoint too.
+        match self.checkpoint(id) {
+            Some(checkpoint) => {
+                self.coverage_answers
+                    .get_or_compute((region, date), checkpoint, compute)
+                    .await
+            }
+            None => compute().await,
+        }
     }
 
     /// Compliance (A3–A6) of `region` on `date`, judged by the campaign's rules in force on the date.

@@ -38,8 +38,9 @@ use sqlx::{AssertSqlSafe, Connection, PgConnection, PgPool, Row};
 
 use crate::error::ProjectionError;
 use crate::rebuild::{
-    self, Applied, Digest, TableDigest, catch_up, count_u64, create_bookkeeping, create_tables,
-    ddl, digest_in, digest_snapshot, digest_tables, execute, qualified_list, tables_of,
+    self, Applied, Digest, RebuildOptions, RebuildReport, TableDigest, catch_up, count_u64,
+    create_bookkeeping, create_tables, ddl, digest_in, digest_snapshot, digest_tables, execute,
+    qualified_list, tables_of,
 };
 use crate::runtime::{ApplyMode, Progress, Projector, Runner, RunnerConfig};
 use crate::{
@@ -318,6 +319,51 @@ pub trait ReadModel: Send + Sync {
         config: RunnerConfig,
         until: Token,
     ) -> Pin<Box<dyn Future<Output = Result<Progress, ProjectionError>> + Send + 'a>>;
+    /// [`rebuild::rebuild`] of this read model (shadow build and swap; `store` on an owner pool).
+    fn rebuild<'a>(
+        &'a self,
+        store: &'a EventStore,
+        options: &'a RebuildOptions,
+    ) -> Pin<Box<dyn Future<Output = Result<RebuildReport, ProjectionError>> + Send + 'a>>;
+}
+
+/// Rebuild every read model of `models` at the same time, each into its own shadow and swapped on its own
+/// ([`rebuild::rebuild`]); the reports in the order of `models`. They share nothing but the log, so
+/// running them side by side uses the server's cores instead of one statement at a time. `store`'s pool
+/// should allow a connection per model (each reads the log through it).
+pub async fn rebuild_all(
+    store: &EventStore,
+    models: &[&'static dyn ReadModel],
+    options: &RebuildOptions,
+) -> Vec<Result<RebuildReport, ProjectionError>> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, model) in models.iter().enumerate() {
+        let (store, options, model) = (store.clone(), options.clone(), *model);
+        tasks.spawn(async move { (i, model.rebuild(&store, &options).await) });
+    }
+    let mut out: Vec<Option<Result<RebuildReport, ProjectionError>>> =
+        models.iter().map(|_| None).collect();
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok((i, report)) => {
+                if let Some(slot) = out.get_mut(i) {
+                    *slot = Some(report);
+                }
+            }
+            Err(panicked) => {
+                tracing::error!(error = %panicked, "a rebuild task failed");
+            }
+        }
+    }
+    out.into_iter()
+        .map(|r| {
+            r.unwrap_or_else(|| {
+                Err(ProjectionError::Corrupt(
+                    "a rebuild task ended without a report".into(),
+                ))
+            })
+        })
+        .collect()
 }
 
 impl<P: Projector + Clone> ReadModel for P {
@@ -354,6 +400,14 @@ impl<P: Projector + Clone> ReadModel for P {
     ) -> Pin<Box<dyn Future<Output = Result<Progress, ProjectionError>> + Send + 'a>> {
         let runner = Runner::new(store.clone(), Arc::new(self.clone()), config);
         Box::pin(async move { runner.run_until(until).await })
+    }
+
+    fn rebuild<'a>(
+        &'a self,
+        store: &'a EventStore,
+        options: &'a RebuildOptions,
+    ) -> Pin<Box<dyn Future<Output = Result<RebuildReport, ProjectionError>> + Send + 'a>> {
+        Box::pin(rebuild::rebuild(store, self, options))
     }
 }
 

@@ -17,10 +17,11 @@ use std::str::FromStr;
 use anyhow::Context;
 use clap::Parser;
 use projections::parked::{ParkedError, ParkedEvent, RetryReport};
-use projections::rebuild::{RebuildOptions, RebuildReport, rebuild};
+use projections::rebuild::RebuildOptions;
+use projections::replay::{READ_MODELS, ReadModel, read_model, rebuild_all};
 use projections::{
     AuditHistoryProjector, ComplianceProjector, CoverageProjector, FrequencyProjector,
-    JiangsuProjector, Projector, ServiceRecordProjector, SummaryBoardProjector,
+    JiangsuProjector, ServiceRecordProjector, SummaryBoardProjector,
 };
 use telemetry::LogFormat;
 
@@ -38,7 +39,7 @@ struct RebuildArgs {
     /// The projector to rebuild.
     #[arg(value_parser = PROJECTORS, required_unless_present = "all", conflicts_with = "all")]
     projector: Option<String>,
-    /// Rebuild every projector, one after the other.
+    /// Rebuild every projector (side by side, each into its own shadow, each swapped on its own).
     #[arg(long)]
     all: bool,
     /// Skip the digests of the read model before and after the swap (each a full scan).
@@ -188,7 +189,7 @@ async fn run_rebuild(args: RebuildArgs) -> anyhow::Result<()> {
         .context("MIGRATION_DATABASE_URL")?
         .application_name("ledger-api-rebuild");
     let owner = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(4)
+        .max_connections(u32::try_from(READ_MODELS.len()).unwrap_or(8) + 1)
         .connect_with(options)
         .await
         .context("connecting with MIGRATION_DATABASE_URL")?;
@@ -197,41 +198,30 @@ async fn run_rebuild(args: RebuildArgs) -> anyhow::Result<()> {
         digests: !args.no_digests,
         ..RebuildOptions::default()
     };
-    let wanted: Vec<&str> = match &args.projector {
-        Some(p) if !args.all => vec![p.as_str()],
-        _ => PROJECTORS.to_vec(),
+    let models: Vec<&'static dyn ReadModel> = match &args.projector {
+        Some(p) if !args.all => {
+            vec![read_model(p).ok_or_else(|| anyhow::anyhow!("unknown projector {p:?}"))?]
+        }
+        _ => READ_MODELS.to_vec(),
     };
-    for id in wanted {
-        let report = match id {
-            CoverageProjector::ID => one(&store, &CoverageProjector, &rebuild_options).await,
-            ComplianceProjector::ID => one(&store, &ComplianceProjector, &rebuild_options).await,
-            FrequencyProjector::ID => one(&store, &FrequencyProjector, &rebuild_options).await,
-            SummaryBoardProjector::ID => {
-                one(&store, &SummaryBoardProjector, &rebuild_options).await
+    let mut failed = None;
+    for (model, report) in models
+        .iter()
+        .zip(rebuild_all(&store, &models, &rebuild_options).await)
+    {
+        match report {
+            Ok(report) => println!("{report}"),
+            Err(error) => {
+                eprintln!("rebuilding {}: {error}", model.model_id());
+                failed.get_or_insert(model.model_id());
             }
-            AuditHistoryProjector::ID => {
-                one(&store, &AuditHistoryProjector, &rebuild_options).await
-            }
-            ServiceRecordProjector::ID => {
-                one(&store, &ServiceRecordProjector, &rebuild_options).await
-            }
-            JiangsuProjector::ID => one(&store, &JiangsuProjector, &rebuild_options).await,
-            other => Err(anyhow::anyhow!("unknown projector {other:?}")),
-        }?;
-        println!("{report}");
+        }
     }
     owner.close().await;
-    Ok(())
-}
-
-async fn one<P: Projector>(
-    store: &eventstore::EventStore,
-    projector: &P,
-    options: &RebuildOptions,
-) -> anyhow::Result<RebuildReport> {
-    rebuild(store, projector, options)
-        .await
-        .with_context(|| format!("rebuilding {}", projector.id()))
+    match failed {
+        Some(id) => Err(anyhow::anyhow!("rebuilding {id} failed (see above)")),
+        None => Ok(()),
+    }
 }
 
 async fn run_parked(args: ParkedArgs) -> anyhow::Result<()> {

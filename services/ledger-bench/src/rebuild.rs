@@ -60,11 +60,8 @@ use domain::volunteer::{
 use eventstore::hash::{self, CanonicalEvent, GENESIS};
 use eventstore::{EventStore, StoreConfig, Token};
 use personal_data::{DataKey, PersonalRecord, seal_record};
-use projections::rebuild::{RebuildOptions, rebuild};
-use projections::{
-    AuditHistoryProjector, ComplianceProjector, CoverageProjector, FrequencyProjector,
-    JiangsuProjector, Projector, ServiceRecordProjector, SummaryBoardProjector,
-};
+use projections::rebuild::RebuildOptions;
+use projections::replay::{READ_MODELS, ReadModel, rebuild_all};
 use serde::Serialize;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection, Row};
@@ -143,6 +140,10 @@ pub struct RebuildArgs {
     /// Only these projector ids (comma list); default every read model.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
+    /// Rebuild the projectors one after the other (per-projector CPU figures) instead of side by side
+    /// as `ledger-api rebuild --all` does.
+    #[arg(long)]
+    sequential: bool,
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -1104,40 +1105,46 @@ async fn scan(store: &EventStore, page: i64) -> anyhow::Result<u64> {
 /// One projector's rebuild in one run: seconds, client and Postgres CPU seconds, events applied.
 type Sample = (f64, Option<f64>, Option<f64>, u64);
 
-/// Rebuild one projector from empty (the production shadow build and swap, digests off).
-async fn rebuild_one<P: Projector>(
+/// Rebuild `models` from empty (the production shadow build and swap, digests off): side by side
+/// (`rebuild_all`, as `ledger-api rebuild --all`) or one after the other, each metered. Per model: seconds,
+/// CPU (only when sequential) and events applied.
+async fn rebuild_models(
     store: &EventStore,
-    projector: &P,
+    models: &[&'static dyn ReadModel],
     options: &RebuildOptions,
-) -> anyhow::Result<u64> {
-    let report = rebuild(store, projector, options)
-        .await
-        .with_context(|| format!("rebuilding {}", projector.id()))?;
-    ensure!(
-        report.parked == 0,
-        "{} parked {} events of the generated log",
-        projector.id(),
-        report.parked
-    );
-    Ok(report.applied)
-}
-
-/// Rebuild the read model `id` (one of `READ_MODELS`).
-async fn rebuild_by_id(
-    store: &EventStore,
-    id: &str,
-    options: &RebuildOptions,
-) -> anyhow::Result<u64> {
-    match id {
-        "coverage" => rebuild_one(store, &CoverageProjector, options).await,
-        "compliance" => rebuild_one(store, &ComplianceProjector, options).await,
-        "frequency" => rebuild_one(store, &FrequencyProjector, options).await,
-        "summary_board" => rebuild_one(store, &SummaryBoardProjector, options).await,
-        "audit_history" => rebuild_one(store, &AuditHistoryProjector, options).await,
-        "service_record" => rebuild_one(store, &ServiceRecordProjector, options).await,
-        "jiangsu" => rebuild_one(store, &JiangsuProjector, options).await,
-        other => anyhow::bail!("no projector {other:?} in READ_MODELS"),
+    sequential: bool,
+    server: Option<Server>,
+) -> anyhow::Result<Vec<Sample>> {
+    let mut out = Vec::new();
+    if sequential {
+        for m in models {
+            let pm = Meter::start(server);
+            let report = m
+                .rebuild(store, options)
+                .await
+                .with_context(|| format!("rebuilding {}", m.model_id()))?;
+            let p = pm.stop(server);
+            ensure!(
+                report.parked == 0,
+                "{} parked {} events of the generated log",
+                m.model_id(),
+                report.parked
+            );
+            out.push((p.secs, p.client_secs, p.server_secs, report.applied));
+        }
+        return Ok(out);
     }
+    for (m, report) in models.iter().zip(rebuild_all(store, models, options).await) {
+        let report = report.with_context(|| format!("rebuilding {}", m.model_id()))?;
+        ensure!(
+            report.parked == 0,
+            "{} parked {} events of the generated log",
+            m.model_id(),
+            report.parked
+        );
+        out.push((report.total.as_secs_f64(), None, None, report.applied));
+    }
+    Ok(out)
 }
 
 pub async fn run(args: RebuildArgs) -> anyhow::Result<()> {
@@ -1148,9 +1155,10 @@ pub async fn run(args: RebuildArgs) -> anyhow::Result<()> {
 }
 
 async fn bench(args: &RebuildArgs, db: &Db) -> anyhow::Result<()> {
-    // The owner's pool: rebuilds create schemas. One connection reads, one more for the rebuild's own.
+    // The owner's pool: rebuilds create schemas. Each rebuild reads the log through it (side by side: one
+    // connection per projector); each also opens connections of its own for the shadow and the swap.
     let pool = PgPoolOptions::new()
-        .max_connections(2)
+        .max_connections(u32::try_from(READ_MODELS.len()).unwrap_or(8) + 1)
         .min_connections(1)
         .acquire_timeout(Duration::from_secs(60))
         .connect_with(db.owner_here())
@@ -1162,15 +1170,21 @@ async fn bench(args: &RebuildArgs, db: &Db) -> anyhow::Result<()> {
         .try_get("pid")?;
     let server = Server::locate(pid);
     let total = describe(&pool).await?;
-    let ids: Vec<&'static str> = projections::replay::READ_MODELS
+    let models: Vec<&'static dyn ReadModel> = READ_MODELS
         .iter()
-        .map(|m| m.model_id())
-        .filter(|id| args.only.is_empty() || args.only.iter().any(|o| o == id))
+        .copied()
+        .filter(|m| args.only.is_empty() || args.only.iter().any(|o| o == m.model_id()))
         .collect();
-    ensure!(!ids.is_empty(), "--only names no read model");
+    ensure!(!models.is_empty(), "--only names no read model");
+    let ids: Vec<&'static str> = models.iter().map(|m| m.model_id()).collect();
     println!(
-        "projectors: {}; batch {} events; machine: {} CPUs, load average {}; server CPU {}",
+        "projectors: {} ({}); batch {} events; machine: {} CPUs, load average {}; server CPU {}",
         ids.join(", "),
+        if args.sequential {
+            "one after the other"
+        } else {
+            "side by side"
+        },
         args.batch_size,
         sysstat::cpus(),
         sysstat::load_average().map_or("?".into(), |l| format!("{l:.2}")),
@@ -1210,16 +1224,9 @@ async fn bench(args: &RebuildArgs, db: &Db) -> anyhow::Result<()> {
         ensure!(n == total, "run {i}: the scan read {n} of {total} events");
         checkpoint(&db.owner_here()).await;
         let m = Meter::start(server);
-        for id in &ids {
-            let pm = Meter::start(server);
-            let applied = rebuild_by_id(&store, id, &options).await?;
-            let p = pm.stop(server);
-            per_projector.entry(id).or_default().push((
-                p.secs,
-                p.client_secs,
-                p.server_secs,
-                applied,
-            ));
+        let samples = rebuild_models(&store, &models, &options, args.sequential, server).await?;
+        for (id, sample) in ids.iter().zip(samples) {
+            per_projector.entry(id).or_default().push(sample);
         }
         let r = m.stop(server);
         let scan_rate = total as f64 / s.secs;
@@ -1255,7 +1262,14 @@ async fn bench(args: &RebuildArgs, db: &Db) -> anyhow::Result<()> {
     pool.close().await;
 
     println!();
-    println!("per projector (median over runs; each reads the whole log once):");
+    println!(
+        "per projector (median over runs; each reads the whole log once{}):",
+        if args.sequential {
+            ""
+        } else {
+            "; side by side, so the times overlap and CPU is not split"
+        }
+    );
     println!();
     println!(
         "| projector | applied | s | log events/s | × scan | client CPU µs/event | server CPU µs/event |"

@@ -22,6 +22,12 @@
 //!   fulfilled, not rejected).
 //! - **Replays are harmless.** Rows keyed by a record carry the stream version of the event that last
 //!   changed them and change only for a newer one; rows keyed by an event are inserted once.
+//! - **Writes are set-based per run** ([`crate::batch`]): the events of a batch are decoded into operations
+//!   first, then written run by run, one multi-row statement (`unnest`) per run (a run of dispatches
+//!   issued writes the dispatches and the volunteers they name in one statement). Every operation is
+//!   keyed by the row it touches — first-wins inserts and version-guarded updates depend on the row's
+//!   earlier state — so a run never holds two operations on one row. Stock is summed at query time from
+//!   one row per line, so no write accumulates.
 //! - Queries answer the rows of a set of regions (each a county, or a city / province code covering
 //!   everything below it), in a deterministic order, in one snapshot that states the parked events and
 //!   the checkpoint it reflects. Callers check the scope.
@@ -41,6 +47,7 @@ use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool, Row};
 use uuid::Uuid;
 
+use crate::batch;
 use crate::compliance::{
     answer_state, from_stored_name, instance_uuid, region_of, snapshot, stored_name,
 };
@@ -71,69 +78,84 @@ pub const OPEN_NEEDS: [NeedStatus; 3] =
     [NeedStatus::Posted, NeedStatus::Verified, NeedStatus::Taken];
 
 mod sql {
-    /// Binds: $1 volunteer, $2 home region, $3 city, $4 province, $5 tier, $6 registered_on, $7 version.
+    //! Every write takes arrays (one element per operation of a run, `crate::batch`).
+
+    /// Binds: $1 volunteers, $2 home regions, $3 cities, $4 provinces, $5 tiers, $6 registered_on,
+    /// $7 versions.
     pub const RESERVE: &str = "INSERT INTO jiangsu_reserve
 (volunteer_id, home_region, city, province, tier, registered_on, stream_version)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
+SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::date[], $7::int8[])
 ON CONFLICT (volunteer_id) DO NOTHING";
 
-    /// Binds: $1 volunteer, $2 version.
-    pub const ERASE: &str = "UPDATE jiangsu_reserve SET erased = true, stream_version = $2
-WHERE volunteer_id = $1 AND stream_version < $2";
+    /// Binds: $1 volunteers, $2 versions.
+    pub const ERASE: &str =
+        "UPDATE jiangsu_reserve r SET erased = true, stream_version = u.stream_version
+FROM unnest($1::uuid[], $2::int8[]) AS u(volunteer_id, stream_version)
+WHERE r.volunteer_id = u.volunteer_id AND r.stream_version < u.stream_version";
 
-    /// Binds: $1 dispatch, $2 region, $3 issued_at, $4 version.
-    pub const ISSUE_DISPATCH: &str =
-        "INSERT INTO jiangsu_dispatches (dispatch_id, region, issued_at, stream_version)
-VALUES ($1, $2, $3, $4)
-ON CONFLICT (dispatch_id) DO NOTHING";
-
-    /// Binds: $1 dispatch, $2 volunteers (uuid[]), $3 roles (text[], NULL where none), pairwise.
-    pub const DISPATCHED: &str =
-        "INSERT INTO jiangsu_dispatched_volunteers (dispatch_id, volunteer_id, role)
-SELECT $1, v, r FROM unnest($2::uuid[], $3::text[]) AS d(v, r)
+    /// Binds: $1 dispatches, $2 regions, $3 issued_at, $4 versions — one element per dispatch; $5
+    /// dispatches, $6 volunteers, $7 roles (NULL where none) — one element per volunteer named, in each
+    /// dispatch's order. The two inserts touch different tables and read nothing.
+    pub const ISSUE_DISPATCHES: &str = "WITH issued AS (
+    INSERT INTO jiangsu_dispatches (dispatch_id, region, issued_at, stream_version)
+    SELECT * FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::int8[])
+    ON CONFLICT (dispatch_id) DO NOTHING
+)
+INSERT INTO jiangsu_dispatched_volunteers (dispatch_id, volunteer_id, role)
+SELECT * FROM unnest($5::uuid[], $6::uuid[], $7::text[])
 ON CONFLICT (dispatch_id, volunteer_id) DO NOTHING";
 
-    /// Binds: $1 dispatch, $2 closed_at, $3 version.
-    pub const CLOSE_DISPATCH: &str =
-        "UPDATE jiangsu_dispatches SET closed_at = $2, stream_version = $3
-WHERE dispatch_id = $1 AND stream_version < $3";
+    /// Binds: $1 dispatches, $2 closed_at, $3 versions.
+    pub const CLOSE_DISPATCHES: &str =
+        "UPDATE jiangsu_dispatches d SET closed_at = u.closed_at, stream_version = u.stream_version
+FROM unnest($1::uuid[], $2::timestamptz[], $3::int8[]) AS u(dispatch_id, closed_at, stream_version)
+WHERE d.dispatch_id = u.dispatch_id AND d.stream_version < u.stream_version";
 
-    /// Binds: $1 deployment, $2 volunteer, $3 region, $4 city, $5 province, $6 grid, $7 first day,
-    /// $8 planned end, $9 version.
+    /// Binds: $1 deployments, $2 volunteers, $3 regions, $4 cities, $5 provinces, $6 grids, $7 first
+    /// days, $8 planned ends (NULL where none), $9 versions.
     pub const DEPLOY: &str = "INSERT INTO jiangsu_deployments
 (deployment_id, volunteer_id, region, city, province, grid, starts_on, planned_end, stream_version)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::date[],
+    $8::date[], $9::int8[])
 ON CONFLICT (deployment_id) DO NOTHING";
 
-    /// Binds: $1 deployment, $2 last day, $3 version.
-    pub const END_DEPLOYMENT: &str =
-        "UPDATE jiangsu_deployments SET ended_on = $2, stream_version = $3
-WHERE deployment_id = $1 AND stream_version < $3";
+    /// Binds: $1 deployments, $2 last days, $3 versions.
+    pub const END_DEPLOYMENTS: &str =
+        "UPDATE jiangsu_deployments d SET ended_on = u.ended_on, stream_version = u.stream_version
+FROM unnest($1::uuid[], $2::date[], $3::int8[]) AS u(deployment_id, ended_on, stream_version)
+WHERE d.deployment_id = u.deployment_id AND d.stream_version < u.stream_version";
 
-    /// Binds: $1 box, $2 kind, $3 region, $4 city, $5 province.
-    pub const REGISTER_BOX: &str =
+    /// Binds: $1 boxes, $2 kinds, $3 regions, $4 cities, $5 provinces.
+    pub const REGISTER_BOXES: &str =
         "INSERT INTO jiangsu_medicine_boxes (medbox_id, kind, region, city, province)
-VALUES ($1, $2, $3, $4, $5)
+SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[])
 ON CONFLICT (medbox_id) DO NOTHING";
 
-    /// Binds: $1 box, $2 version, $3 direction, $4 medicines (text[]), $5 units (text[]), $6 quantities
-    /// (bigint[]), $7 date. One row per line, numbered from 1 in the event's order.
+    /// Binds: $1 boxes, $2 versions, $3 lines, $4 directions, $5 medicines, $6 units, $7 quantities,
+    /// $8 dates — one element per line of a donation or dispensing, lines numbered from 1 in the event's
+    /// order.
     pub const MOVE: &str = "INSERT INTO jiangsu_medicine_movements
 (medbox_id, stream_version, line, direction, medicine, unit, quantity, on_date)
-SELECT $1, $2, l.n, $3, l.m, l.u, l.q, $7
-FROM unnest($4::text[], $5::text[], $6::bigint[]) WITH ORDINALITY AS l(m, u, q, n)
+SELECT * FROM unnest($1::uuid[], $2::int8[], $3::int4[], $4::text[], $5::text[], $6::text[],
+    $7::int8[], $8::date[])
 ON CONFLICT (medbox_id, stream_version, line) DO NOTHING";
 
-    /// Binds: $1 need, $2 region, $3 city, $4 province, $5 category, $6 posted_at, $7 version.
-    pub const POST_NEED: &str = "INSERT INTO jiangsu_needs
+    /// Binds: $1 needs, $2 regions, $3 cities, $4 provinces, $5 categories, $6 posted_at, $7 versions.
+    pub const POST_NEEDS: &str = "INSERT INTO jiangsu_needs
 (need_id, region, city, province, category, status, posted_at, updated_at, stream_version)
-VALUES ($1, $2, $3, $4, $5, 'posted', $6, $6, $7)
+SELECT u.need_id, u.region, u.city, u.province, u.category, 'posted', u.posted_at, u.posted_at,
+    u.stream_version
+FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::int8[])
+    AS u(need_id, region, city, province, category, posted_at, stream_version)
 ON CONFLICT (need_id) DO NOTHING";
 
-    /// Binds: $1 need, $2 status, $3 team (NULL: unchanged), $4 updated_at, $5 version.
-    pub const NEED_STATUS: &str = "UPDATE jiangsu_needs
-SET status = $2, team_id = coalesce($3, team_id), updated_at = $4, stream_version = $5
-WHERE need_id = $1 AND stream_version < $5";
+    /// Binds: $1 needs, $2 statuses, $3 teams (NULL: unchanged), $4 updated_at, $5 versions.
+    pub const NEED_STATUS: &str = "UPDATE jiangsu_needs n
+SET status = u.status, team_id = coalesce(u.team_id, n.team_id), updated_at = u.updated_at,
+    stream_version = u.stream_version
+FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::timestamptz[], $5::int8[])
+    AS u(need_id, status, team_id, updated_at, stream_version)
+WHERE n.need_id = u.need_id AND n.stream_version < u.stream_version";
 
     /// Binds: $1 regions (text[]), $2 grid (NULL: any), $3 date.
     pub const DEPLOYMENTS: &str = "SELECT deployment_id, volunteer_id, region, grid, starts_on,
@@ -218,18 +240,144 @@ impl Projector for JiangsuProjector {
         conn: &mut PgConnection,
         event: &RecordedEvent,
     ) -> Result<(), ApplyError> {
-        match event.category() {
-            "volunteer" => apply_volunteer(conn, event).await,
-            "dispatch" => apply_dispatch(conn, event).await,
-            "deployment" => apply_deployment(conn, event).await,
-            "medbox" => apply_medicine_box(conn, event).await,
-            "need" => apply_need(conn, event).await,
-            _ => Ok(()),
+        self.apply_many(conn, &[event]).await
+    }
+
+    async fn apply_many(
+        &self,
+        conn: &mut PgConnection,
+        events: &[&RecordedEvent],
+    ) -> Result<(), ApplyError> {
+        let mut ops = Vec::with_capacity(events.len());
+        for event in events {
+            decode(event, &mut ops)?;
         }
+        for run in batch::runs(&ops, std::mem::discriminant, Op::key) {
+            write(conn, run).await?;
+        }
+        Ok(())
     }
 }
 
-async fn apply_volunteer(conn: &mut PgConnection, event: &RecordedEvent) -> Result<(), ApplyError> {
+/// One write of the read model, decoded from an event (no I/O).
+#[derive(Debug)]
+enum Op {
+    /// A volunteer registered with a reserve tier other than `none`.
+    Reserve {
+        volunteer: Uuid,
+        home_region: RegionCode,
+        tier: String,
+        registered_on: NaiveDate,
+        version: i64,
+    },
+    Erase {
+        volunteer: Uuid,
+        version: i64,
+    },
+    /// A dispatch and the reserve volunteers it names (volunteer, role), in the event's order.
+    IssueDispatch {
+        dispatch: Uuid,
+        region: RegionCode,
+        at: DateTime<Utc>,
+        version: i64,
+        named: Vec<(Uuid, Option<String>)>,
+    },
+    CloseDispatch {
+        dispatch: Uuid,
+        at: DateTime<Utc>,
+        version: i64,
+    },
+    Deploy {
+        deployment: Uuid,
+        volunteer: Uuid,
+        region: RegionCode,
+        grid: String,
+        from: NaiveDate,
+        planned_end: Option<NaiveDate>,
+        version: i64,
+    },
+    EndDeployment {
+        deployment: Uuid,
+        on: NaiveDate,
+        version: i64,
+    },
+    RegisterBox {
+        medbox: Uuid,
+        kind: String,
+        region: RegionCode,
+    },
+    /// The lines (medicine, unit, quantity) of one donation or dispensing, in the event's order.
+    Move {
+        medbox: Uuid,
+        version: i64,
+        direction: &'static str,
+        lines: Vec<(String, String, i64)>,
+        on: NaiveDate,
+    },
+    PostNeed {
+        need: Uuid,
+        region: RegionCode,
+        category: String,
+        at: DateTime<Utc>,
+        version: i64,
+    },
+    SetNeedStatus {
+        need: Uuid,
+        status: String,
+        /// `None`: unchanged.
+        team: Option<Uuid>,
+        at: DateTime<Utc>,
+        version: i64,
+    },
+}
+
+/// The row an operation touches, where two operations on one row must not share a statement.
+#[derive(Debug, PartialEq, Eq, Hash)]
+enum Key {
+    Volunteer(Uuid),
+    Dispatch(Uuid),
+    Deployment(Uuid),
+    MedicineBox(Uuid),
+    Movement(Uuid, i64),
+    Need(Uuid),
+}
+
+impl Op {
+    /// Every operation is keyed: the inserts keep the first row (ON CONFLICT DO NOTHING) and two for one
+    /// row may differ; the updates are guarded by the row's stream version, which the previous one moves.
+    fn key(&self) -> Option<Key> {
+        Some(match self {
+            Self::Reserve { volunteer, .. } | Self::Erase { volunteer, .. } => {
+                Key::Volunteer(*volunteer)
+            }
+            Self::IssueDispatch { dispatch, .. } | Self::CloseDispatch { dispatch, .. } => {
+                Key::Dispatch(*dispatch)
+            }
+            Self::Deploy { deployment, .. } | Self::EndDeployment { deployment, .. } => {
+                Key::Deployment(*deployment)
+            }
+            Self::RegisterBox { medbox, .. } => Key::MedicineBox(*medbox),
+            Self::Move {
+                medbox, version, ..
+            } => Key::Movement(*medbox, *version),
+            Self::PostNeed { need, .. } | Self::SetNeedStatus { need, .. } => Key::Need(*need),
+        })
+    }
+}
+
+/// The operations of one event, appended to `ops`.
+fn decode(event: &RecordedEvent, ops: &mut Vec<Op>) -> Result<(), ApplyError> {
+    match event.category() {
+        "volunteer" => decode_volunteer(event, ops),
+        "dispatch" => decode_dispatch(event, ops),
+        "deployment" => decode_deployment(event, ops),
+        "medbox" => decode_medicine_box(event, ops),
+        "need" => decode_need(event, ops),
+        _ => Ok(()),
+    }
+}
+
+fn decode_volunteer(event: &RecordedEvent, ops: &mut Vec<Op>) -> Result<(), ApplyError> {
     let volunteer = instance_uuid(event)?;
     match VolunteerEvent::from_payload(&event.event_type, event.schema_version, &event.payload)? {
         VolunteerEvent::Registered(r) => {
@@ -237,197 +385,424 @@ async fn apply_volunteer(conn: &mut PgConnection, event: &RecordedEvent) -> Resu
                 return Err(mismatch("volunteer", r.volunteer_id, event));
             }
             if r.reserve_tier != ReserveTier::None {
-                sqlx::query(sql::RESERVE)
-                    .bind(volunteer)
-                    .bind(r.home_region.as_str())
-                    .bind(r.home_region.city().as_str())
-                    .bind(r.home_region.province().as_str())
-                    .bind(stored_name(&r.reserve_tier)?)
-                    .bind(r.registered_on)
-                    .bind(version_i64(event)?)
-                    .execute(conn)
-                    .await?;
+                ops.push(Op::Reserve {
+                    volunteer,
+                    tier: stored_name(&r.reserve_tier)?,
+                    home_region: r.home_region,
+                    registered_on: r.registered_on,
+                    version: version_i64(event)?,
+                });
             }
         }
-        VolunteerEvent::Erased(_) => {
-            sqlx::query(sql::ERASE)
-                .bind(volunteer)
-                .bind(version_i64(event)?)
-                .execute(conn)
-                .await?;
-        }
+        VolunteerEvent::Erased(_) => ops.push(Op::Erase {
+            volunteer,
+            version: version_i64(event)?,
+        }),
         _ => {}
     }
     Ok(())
 }
 
-async fn apply_dispatch(conn: &mut PgConnection, event: &RecordedEvent) -> Result<(), ApplyError> {
+fn decode_dispatch(event: &RecordedEvent, ops: &mut Vec<Op>) -> Result<(), ApplyError> {
     let dispatch = instance_uuid(event)?;
     let version = version_i64(event)?;
     match DispatchEvent::from_payload(&event.event_type, event.schema_version, &event.payload)? {
         DispatchEvent::Issued(i) => {
-            sqlx::query(sql::ISSUE_DISPATCH)
-                .bind(dispatch)
-                .bind(i.region.as_str())
-                .bind(i.at)
-                .bind(version)
-                .execute(&mut *conn)
-                .await?;
-            let who: Vec<Uuid> = i.reserve_volunteers.iter().map(|v| v.volunteer.0).collect();
-            let roles = i
+            let named = i
                 .reserve_volunteers
                 .iter()
-                .map(|v| v.role.as_ref().map(stored_name).transpose())
-                .collect::<Result<Vec<Option<String>>, _>>()?;
-            sqlx::query(sql::DISPATCHED)
-                .bind(dispatch)
-                .bind(&who)
-                .bind(&roles)
-                .execute(conn)
-                .await?;
+                .map(|v| Ok((v.volunteer.0, v.role.as_ref().map(stored_name).transpose()?)))
+                .collect::<Result<Vec<_>, ApplyError>>()?;
+            ops.push(Op::IssueDispatch {
+                dispatch,
+                region: i.region,
+                at: i.at,
+                version,
+                named,
+            });
         }
-        DispatchEvent::Closed(c) => {
-            sqlx::query(sql::CLOSE_DISPATCH)
-                .bind(dispatch)
-                .bind(c.at)
-                .bind(version)
-                .execute(conn)
-                .await?;
-        }
+        DispatchEvent::Closed(c) => ops.push(Op::CloseDispatch {
+            dispatch,
+            at: c.at,
+            version,
+        }),
     }
     Ok(())
 }
 
-async fn apply_deployment(
-    conn: &mut PgConnection,
-    event: &RecordedEvent,
-) -> Result<(), ApplyError> {
+fn decode_deployment(event: &RecordedEvent, ops: &mut Vec<Op>) -> Result<(), ApplyError> {
     let deployment = instance_uuid(event)?;
     let version = version_i64(event)?;
     match DeploymentEvent::from_payload(&event.event_type, event.schema_version, &event.payload)? {
-        DeploymentEvent::Deployed(d) => {
-            sqlx::query(sql::DEPLOY)
-                .bind(deployment)
-                .bind(d.volunteer.0)
-                .bind(d.region.as_str())
-                .bind(d.region.city().as_str())
-                .bind(d.region.province().as_str())
-                .bind(d.grid.as_str())
-                .bind(d.from)
-                .bind(d.planned_end)
-                .bind(version)
-                .execute(conn)
-                .await?;
-        }
-        DeploymentEvent::Ended(e) => {
-            sqlx::query(sql::END_DEPLOYMENT)
-                .bind(deployment)
-                .bind(e.on)
-                .bind(version)
-                .execute(conn)
-                .await?;
-        }
+        DeploymentEvent::Deployed(d) => ops.push(Op::Deploy {
+            deployment,
+            volunteer: d.volunteer.0,
+            region: d.region,
+            grid: d.grid.as_str().to_owned(),
+            from: d.from,
+            planned_end: d.planned_end,
+            version,
+        }),
+        DeploymentEvent::Ended(e) => ops.push(Op::EndDeployment {
+            deployment,
+            on: e.on,
+            version,
+        }),
     }
     Ok(())
 }
 
-async fn movements(
-    conn: &mut PgConnection,
+fn movement(
     medbox: Uuid,
     version: i64,
-    direction: &str,
+    direction: &'static str,
     items: &[MedicineItem],
     on: NaiveDate,
-) -> Result<(), ApplyError> {
-    let medicines: Vec<&str> = items.iter().map(|i| i.medicine.as_str()).collect();
-    let units: Vec<&str> = items.iter().map(|i| i.unit.as_str()).collect();
-    let quantities: Vec<i64> = items.iter().map(|i| i64::from(i.quantity)).collect();
-    sqlx::query(sql::MOVE)
-        .bind(medbox)
-        .bind(version)
-        .bind(direction)
-        .bind(&medicines)
-        .bind(&units)
-        .bind(&quantities)
-        .bind(on)
-        .execute(conn)
-        .await?;
-    Ok(())
+) -> Op {
+    Op::Move {
+        medbox,
+        version,
+        direction,
+        lines: items
+            .iter()
+            .map(|i| {
+                (
+                    i.medicine.as_str().to_owned(),
+                    i.unit.as_str().to_owned(),
+                    i64::from(i.quantity),
+                )
+            })
+            .collect(),
+        on,
+    }
 }
 
-async fn apply_medicine_box(
-    conn: &mut PgConnection,
-    event: &RecordedEvent,
-) -> Result<(), ApplyError> {
+fn decode_medicine_box(event: &RecordedEvent, ops: &mut Vec<Op>) -> Result<(), ApplyError> {
     let medbox = instance_uuid(event)?;
     let version = version_i64(event)?;
-    match MedicineBoxEvent::from_payload(&event.event_type, event.schema_version, &event.payload)? {
-        MedicineBoxEvent::Registered(r) => {
-            sqlx::query(sql::REGISTER_BOX)
-                .bind(medbox)
-                .bind(stored_name(&r.kind)?)
-                .bind(r.region.as_str())
-                .bind(r.region.city().as_str())
-                .bind(r.region.province().as_str())
-                .execute(conn)
-                .await?;
-        }
+    let op = match MedicineBoxEvent::from_payload(
+        &event.event_type,
+        event.schema_version,
+        &event.payload,
+    )? {
+        MedicineBoxEvent::Registered(r) => Op::RegisterBox {
+            medbox,
+            kind: stored_name(&r.kind)?,
+            region: r.region,
+        },
         MedicineBoxEvent::DonationRecorded(d) => {
-            movements(conn, medbox, version, "donation", &d.items, d.on).await?;
+            movement(medbox, version, "donation", &d.items, d.on)
         }
         MedicineBoxEvent::DispensingRecorded(d) => {
-            movements(conn, medbox, version, "dispensing", &d.items, d.on).await?;
+            movement(medbox, version, "dispensing", &d.items, d.on)
         }
-    }
+    };
+    ops.push(op);
     Ok(())
 }
 
-async fn need_status(
-    conn: &mut PgConnection,
+fn need_status(
     need: Uuid,
     status: NeedStatus,
     team: Option<TeamId>,
     event: &RecordedEvent,
-) -> Result<(), ApplyError> {
-    sqlx::query(sql::NEED_STATUS)
-        .bind(need)
-        .bind(stored_name(&status)?)
-        .bind(team.map(|t| t.0))
-        .bind(event.occurred_at)
-        .bind(version_i64(event)?)
-        .execute(conn)
-        .await?;
+) -> Result<Op, ApplyError> {
+    Ok(Op::SetNeedStatus {
+        need,
+        status: stored_name(&status)?,
+        team: team.map(|t| t.0),
+        at: event.occurred_at,
+        version: version_i64(event)?,
+    })
+}
+
+fn decode_need(event: &RecordedEvent, ops: &mut Vec<Op>) -> Result<(), ApplyError> {
+    let need = instance_uuid(event)?;
+    let op = match NeedEvent::from_payload(&event.event_type, event.schema_version, &event.payload)?
+    {
+        NeedEvent::Posted(p) => Op::PostNeed {
+            need,
+            category: stored_name(&p.category)?,
+            region: p.region,
+            at: event.occurred_at,
+            version: version_i64(event)?,
+        },
+        NeedEvent::Verified(_) => need_status(need, NeedStatus::Verified, None, event)?,
+        NeedEvent::Rejected(_) => need_status(need, NeedStatus::Rejected, None, event)?,
+        NeedEvent::Taken(t) => need_status(need, NeedStatus::Taken, Some(t.team), event)?,
+        NeedEvent::Fulfilled(f) => need_status(need, NeedStatus::Fulfilled, Some(f.team), event)?,
+    };
+    ops.push(op);
     Ok(())
 }
 
-async fn apply_need(conn: &mut PgConnection, event: &RecordedEvent) -> Result<(), ApplyError> {
-    let need = instance_uuid(event)?;
-    match NeedEvent::from_payload(&event.event_type, event.schema_version, &event.payload)? {
-        NeedEvent::Posted(p) => {
-            sqlx::query(sql::POST_NEED)
-                .bind(need)
-                .bind(p.region.as_str())
-                .bind(p.region.city().as_str())
-                .bind(p.region.province().as_str())
-                .bind(stored_name(&p.category)?)
-                .bind(event.occurred_at)
-                .bind(version_i64(event)?)
-                .execute(conn)
-                .await?;
+/// A region's code and the city and province codes above it (the `region, city, province` columns).
+fn push_region(cols: &mut (Vec<String>, Vec<String>, Vec<String>), region: &RegionCode) {
+    cols.0.push(region.as_str().to_owned());
+    cols.1.push(region.city().as_str().to_owned());
+    cols.2.push(region.province().as_str().to_owned());
+}
+
+/// Write one run (operations of one kind, no row touched twice) with one statement.
+async fn write(conn: &mut PgConnection, run: &[Op]) -> Result<(), ApplyError> {
+    let Some(first) = run.first() else {
+        return Ok(());
+    };
+    let query = match first {
+        Op::Reserve { .. } => {
+            let (mut volunteers, mut regions, mut tiers, mut days, mut versions) =
+                (vec![], (vec![], vec![], vec![]), vec![], vec![], vec![]);
+            for op in run {
+                if let Op::Reserve {
+                    volunteer,
+                    home_region,
+                    tier,
+                    registered_on,
+                    version,
+                } = op
+                {
+                    volunteers.push(*volunteer);
+                    push_region(&mut regions, home_region);
+                    tiers.push(tier.as_str());
+                    days.push(*registered_on);
+                    versions.push(*version);
+                }
+            }
+            sqlx::query(sql::RESERVE)
+                .bind(volunteers)
+                .bind(regions.0)
+                .bind(regions.1)
+                .bind(regions.2)
+                .bind(tiers)
+                .bind(days)
+                .bind(versions)
         }
-        NeedEvent::Verified(_) => {
-            need_status(conn, need, NeedStatus::Verified, None, event).await?
+        Op::Erase { .. } => {
+            let (mut volunteers, mut versions) = (vec![], vec![]);
+            for op in run {
+                if let Op::Erase { volunteer, version } = op {
+                    volunteers.push(*volunteer);
+                    versions.push(*version);
+                }
+            }
+            sqlx::query(sql::ERASE).bind(volunteers).bind(versions)
         }
-        NeedEvent::Rejected(_) => {
-            need_status(conn, need, NeedStatus::Rejected, None, event).await?
+        Op::IssueDispatch { .. } => {
+            let mut cols = (vec![], vec![], vec![], vec![]);
+            let mut named_cols = (vec![], vec![], vec![]);
+            for op in run {
+                if let Op::IssueDispatch {
+                    dispatch,
+                    region,
+                    at,
+                    version,
+                    named,
+                } = op
+                {
+                    cols.0.push(*dispatch);
+                    cols.1.push(region.as_str());
+                    cols.2.push(*at);
+                    cols.3.push(*version);
+                    for (volunteer, role) in named {
+                        named_cols.0.push(*dispatch);
+                        named_cols.1.push(*volunteer);
+                        named_cols.2.push(role.as_deref());
+                    }
+                }
+            }
+            sqlx::query(sql::ISSUE_DISPATCHES)
+                .bind(cols.0)
+                .bind(cols.1)
+                .bind(cols.2)
+                .bind(cols.3)
+                .bind(named_cols.0)
+                .bind(named_cols.1)
+                .bind(named_cols.2)
         }
-        NeedEvent::Taken(t) => {
-            need_status(conn, need, NeedStatus::Taken, Some(t.team), event).await?
+        Op::CloseDispatch { .. } => {
+            let (mut dispatches, mut ats, mut versions) = (vec![], vec![], vec![]);
+            for op in run {
+                if let Op::CloseDispatch {
+                    dispatch,
+                    at,
+                    version,
+                } = op
+                {
+                    dispatches.push(*dispatch);
+                    ats.push(*at);
+                    versions.push(*version);
+                }
+            }
+            sqlx::query(sql::CLOSE_DISPATCHES)
+                .bind(dispatches)
+                .bind(ats)
+                .bind(versions)
         }
-        NeedEvent::Fulfilled(f) => {
-            need_status(conn, need, NeedStatus::Fulfilled, Some(f.team), event).await?;
+        Op::Deploy { .. } => {
+            let (mut deployments, mut volunteers, mut regions, mut grids) =
+                (vec![], vec![], (vec![], vec![], vec![]), vec![]);
+            let (mut froms, mut planned_ends, mut versions) = (vec![], vec![], vec![]);
+            for op in run {
+                if let Op::Deploy {
+                    deployment,
+                    volunteer,
+                    region,
+                    grid,
+                    from,
+                    planned_end,
+                    version,
+                } = op
+                {
+                    deployments.push(*deployment);
+                    volunteers.push(*volunteer);
+                    push_region(&mut regions, region);
+                    grids.push(grid.as_str());
+                    froms.push(*from);
+                    planned_ends.push(*planned_end);
+                    versions.push(*version);
+                }
+            }
+            sqlx::query(sql::DEPLOY)
+                .bind(deployments)
+                .bind(volunteers)
+                .bind(regions.0)
+                .bind(regions.1)
+                .bind(regions.2)
+                .bind(grids)
+                .bind(froms)
+                .bind(planned_ends)
+                .bind(versions)
         }
-    }
+        Op::EndDeployment { .. } => {
+            let (mut deployments, mut days, mut versions) = (vec![], vec![], vec![]);
+            for op in run {
+                if let Op::EndDeployment {
+                    deployment,
+                    on,
+                    version,
+                } = op
+                {
+                    deployments.push(*deployment);
+                    days.push(*on);
+                    versions.push(*version);
+                }
+            }
+            sqlx::query(sql::END_DEPLOYMENTS)
+                .bind(deployments)
+                .bind(days)
+                .bind(versions)
+        }
+        Op::RegisterBox { .. } => {
+            let (mut boxes, mut kinds, mut regions) = (vec![], vec![], (vec![], vec![], vec![]));
+            for op in run {
+                if let Op::RegisterBox {
+                    medbox,
+                    kind,
+                    region,
+                } = op
+                {
+                    boxes.push(*medbox);
+                    kinds.push(kind.as_str());
+                    push_region(&mut regions, region);
+                }
+            }
+            sqlx::query(sql::REGISTER_BOXES)
+                .bind(boxes)
+                .bind(kinds)
+                .bind(regions.0)
+                .bind(regions.1)
+                .bind(regions.2)
+        }
+        Op::Move { .. } => {
+            let mut cols = (vec![], vec![], vec![], vec![]);
+            let mut goods = (vec![], vec![], vec![], vec![]);
+            for op in run {
+                if let Op::Move {
+                    medbox,
+                    version,
+                    direction,
+                    lines,
+                    on,
+                } = op
+                {
+                    for (n, (medicine, unit, quantity)) in (1_i32..).zip(lines) {
+                        cols.0.push(*medbox);
+                        cols.1.push(*version);
+                        cols.2.push(n);
+                        cols.3.push(*direction);
+                        goods.0.push(medicine.as_str());
+                        goods.1.push(unit.as_str());
+                        goods.2.push(*quantity);
+                        goods.3.push(*on);
+                    }
+                }
+            }
+            sqlx::query(sql::MOVE)
+                .bind(cols.0)
+                .bind(cols.1)
+                .bind(cols.2)
+                .bind(cols.3)
+                .bind(goods.0)
+                .bind(goods.1)
+                .bind(goods.2)
+                .bind(goods.3)
+        }
+        Op::PostNeed { .. } => {
+            let (mut needs, mut regions, mut categories, mut ats, mut versions) =
+                (vec![], (vec![], vec![], vec![]), vec![], vec![], vec![]);
+            for op in run {
+                if let Op::PostNeed {
+                    need,
+                    region,
+                    category,
+                    at,
+                    version,
+                } = op
+                {
+                    needs.push(*need);
+                    push_region(&mut regions, region);
+                    categories.push(category.as_str());
+                    ats.push(*at);
+                    versions.push(*version);
+                }
+            }
+            sqlx::query(sql::POST_NEEDS)
+                .bind(needs)
+                .bind(regions.0)
+                .bind(regions.1)
+                .bind(regions.2)
+                .bind(categories)
+                .bind(ats)
+                .bind(versions)
+        }
+        Op::SetNeedStatus { .. } => {
+            let (mut needs, mut statuses, mut teams, mut ats, mut versions) =
+                (vec![], vec![], vec![], vec![], vec![]);
+            for op in run {
+                if let Op::SetNeedStatus {
+                    need,
+                    status,
+                    team,
+                    at,
+                    version,
+                } = op
+                {
+                    needs.push(*need);
+                    statuses.push(status.as_str());
+                    teams.push(*team);
+                    ats.push(*at);
+                    versions.push(*version);
+                }
+            }
+            sqlx::query(sql::NEED_STATUS)
+                .bind(needs)
+                .bind(statuses)
+                .bind(teams)
+                .bind(ats)
+                .bind(versions)
+        }
+    };
+    query.execute(conn).await?;
     Ok(())
 }
 

@@ -20,7 +20,14 @@
 //! - **Missing** (A16): at `now`, on or after the deadline, a county whose summary has never been
 //!   submitted to the city (whatever its state: not started, draft, awaiting approval, …).
 //!   [`missing_summaries`] lists those; before the deadline nothing is missing.
+//! - **Writes are set-based per run** ([`crate::batch`]): the events of a batch are decoded into operations
+//!   first, then written run by run, one multi-row statement (`unnest`) per run. Retirements and workflow
+//!   updates are keyed by their row (a submission to the city counts `submissions_to_city + 1` and keeps
+//!   the first one, which two updates of one row in one statement would get wrong); a workflow run returns
+//!   the summaries it changed, and one without a draft names its event as before.
 //! - An answer is read in one snapshot and states the parked events and the checkpoint it reflects.
+
+use std::collections::HashSet;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::DomainEvent;
@@ -32,6 +39,7 @@ use eventstore::{RecordedEvent, Token};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool, Row};
 
+use crate::batch;
 use crate::compliance::{
     answer_state, from_stored_name, instance, region_of, snapshot, stored_name, year_start,
 };
@@ -53,34 +61,49 @@ const HANDLED: &[&str] = &[
 ];
 
 mod sql {
-    /// Binds: $1 code, $2 city, $3 province, $4 valid_from, $5 valid_to.
-    pub const DEFINE_COUNTY: &str =
+    //! Every write takes arrays (one element per operation of a run, `crate::batch`).
+
+    /// Binds: $1 codes, $2 cities, $3 provinces, $4 valid_from, $5 valid_to (NULL where open).
+    pub const DEFINE_COUNTIES: &str =
         "INSERT INTO summary_board_counties (code, city, province, valid_from, valid_to)
-VALUES ($1, $2, $3, $4, $5)";
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::date[], $5::date[])";
 
-    /// Binds: $1 code, $2 valid_to. A code that is not a county's changes nothing.
-    pub const RETIRE: &str = "UPDATE summary_board_counties SET valid_to = $2 WHERE code = $1";
+    /// Binds: $1 codes, $2 valid_to. A code that is not a county's changes nothing.
+    pub const RETIRE: &str = "UPDATE summary_board_counties c SET valid_to = u.valid_to
+FROM unnest($1::text[], $2::date[]) AS u(code, valid_to)
+WHERE c.code = u.code";
 
-    /// Binds: $1 county, $2 year, $3 city, $4 status, $5 partial_year, $6 revision, $7 event time.
+    /// Binds: $1 counties, $2 years, $3 cities, $4 statuses, $5 partial_year, $6 revisions, $7 event
+    /// times.
     pub const DRAFTED: &str = "INSERT INTO summary_board
 (county, year, city, status, partial_year, revision, last_event_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7)";
+SELECT * FROM unnest($1::text[], $2::int4[], $3::text[], $4::text[], $5::bool[], $6::int4[],
+    $7::timestamptz[])";
 
-    /// Binds: $1 county, $2 year, $3 status, $4 revision, $5 event time.
-    pub const STATUS: &str =
-        "UPDATE summary_board SET status = $3, revision = $4, last_event_at = $5
-WHERE county = $1 AND year = $2";
+    /// Binds: $1 counties, $2 years, $3 statuses, $4 revisions, $5 event times. Returns the summaries
+    /// it changed.
+    pub const STATUS: &str = "UPDATE summary_board b
+SET status = u.status, revision = u.revision, last_event_at = u.at
+FROM unnest($1::text[], $2::int4[], $3::text[], $4::int4[], $5::timestamptz[])
+    AS u(county, year, status, revision, at)
+WHERE b.county = u.county AND b.year = u.year
+RETURNING b.county, b.year";
 
-    /// Binds: $1 county, $2 year, $3 status, $4 revision, $5 event time, $6 received_at, $7 deadline,
-    /// $8 on_time. The first submission is kept: later ones only count and move the last one.
-    pub const SUBMITTED_TO_CITY: &str = "UPDATE summary_board SET
-    status = $3, revision = $4, last_event_at = $5,
-    submissions_to_city = submissions_to_city + 1,
-    last_submitted_at = $6,
-    first_submitted_at = coalesce(first_submitted_at, $6),
-    first_deadline = CASE WHEN first_submitted_at IS NULL THEN $7 ELSE first_deadline END,
-    first_on_time = CASE WHEN first_submitted_at IS NULL THEN $8 ELSE first_on_time END
-WHERE county = $1 AND year = $2";
+    /// Binds: $1 counties, $2 years, $3 statuses, $4 revisions, $5 event times, $6 received_at,
+    /// $7 deadlines, $8 on_time. The first submission is kept: later ones only count and move the last
+    /// one (the right-hand sides read the row as it was, and a run changes a row once). Returns the
+    /// summaries it changed.
+    pub const SUBMITTED_TO_CITY: &str = "UPDATE summary_board b SET
+    status = u.status, revision = u.revision, last_event_at = u.at,
+    submissions_to_city = b.submissions_to_city + 1,
+    last_submitted_at = u.received_at,
+    first_submitted_at = coalesce(b.first_submitted_at, u.received_at),
+    first_deadline = CASE WHEN b.first_submitted_at IS NULL THEN u.deadline ELSE b.first_deadline END,
+    first_on_time = CASE WHEN b.first_submitted_at IS NULL THEN u.on_time ELSE b.first_on_time END
+FROM unnest($1::text[], $2::int4[], $3::text[], $4::int4[], $5::timestamptz[], $6::timestamptz[],
+    $7::timestamptz[], $8::bool[]) AS u(county, year, status, revision, at, received_at, deadline, on_time)
+WHERE b.county = u.county AND b.year = u.year
+RETURNING b.county, b.year";
 
     /// Binds: $1 city, $2 year, $3 first day, $4 last day of the year inside the window. The counties of
     /// the city valid on a day of that period, and every summary of the city's counties for the year.
@@ -120,15 +143,95 @@ impl Projector for SummaryBoardProjector {
         conn: &mut PgConnection,
         event: &RecordedEvent,
     ) -> Result<(), ApplyError> {
-        match event.category() {
-            "region" => apply_region(conn, event).await,
-            "summary" => apply_summary(conn, event).await,
-            _ => Ok(()),
+        self.apply_many(conn, &[event]).await
+    }
+
+    async fn apply_many(
+        &self,
+        conn: &mut PgConnection,
+        events: &[&RecordedEvent],
+    ) -> Result<(), ApplyError> {
+        let mut ops = Vec::with_capacity(events.len());
+        for event in events {
+            decode(event, &mut ops)?;
+        }
+        for run in batch::runs(&ops, std::mem::discriminant, Op::key) {
+            write(conn, run).await?;
+        }
+        Ok(())
+    }
+}
+
+/// One write of the read model, decoded from an event (no I/O).
+#[derive(Debug)]
+enum Op<'e> {
+    DefineCounty {
+        code: RegionCode,
+        valid_from: NaiveDate,
+        valid_to: Option<NaiveDate>,
+    },
+    Retire {
+        code: RegionCode,
+        valid_to: NaiveDate,
+    },
+    Drafted {
+        key: CountyYear,
+        partial_year: bool,
+        revision: i32,
+        at: DateTime<Utc>,
+    },
+    /// A workflow event other than a submission to the city; `event` names it if no draft precedes it.
+    Status {
+        key: CountyYear,
+        status: String,
+        revision: i32,
+        at: DateTime<Utc>,
+        event: &'e RecordedEvent,
+    },
+    SubmittedToCity {
+        key: CountyYear,
+        status: String,
+        revision: i32,
+        at: DateTime<Utc>,
+        received_at: DateTime<Utc>,
+        deadline: DateTime<Utc>,
+        on_time: bool,
+        event: &'e RecordedEvent,
+    },
+}
+
+/// The row an operation touches, where two operations on one row must not share a statement.
+#[derive(Debug, PartialEq, Eq, Hash)]
+enum Key {
+    County(RegionCode),
+    Summary(CountyYear),
+}
+
+impl Op<'_> {
+    fn key(&self) -> Option<Key> {
+        match self {
+            // A plain insert: a repeated row fails in both paths alike.
+            Self::DefineCounty { .. } | Self::Drafted { .. } => None,
+            Self::Retire { code, .. } => Some(Key::County(*code)),
+            // The submission counts (`submissions_to_city + 1`) and keeps the first one: two on one
+            // summary in one statement would lose one.
+            Self::Status { key, .. } | Self::SubmittedToCity { key, .. } => {
+                Some(Key::Summary(*key))
+            }
         }
     }
 }
 
-async fn apply_region(conn: &mut PgConnection, event: &RecordedEvent) -> Result<(), ApplyError> {
+/// The operations of one event, appended to `ops`.
+fn decode<'e>(event: &'e RecordedEvent, ops: &mut Vec<Op<'e>>) -> Result<(), ApplyError> {
+    match event.category() {
+        "region" => decode_region(event, ops),
+        "summary" => decode_summary(event, ops),
+        _ => Ok(()),
+    }
+}
+
+fn decode_region(event: &RecordedEvent, ops: &mut Vec<Op<'_>>) -> Result<(), ApplyError> {
     let code = RegionCode::parse("stream_id", instance(event)?)
         .map_err(|e| ApplyError::Invalid(format!("{}: {}", event.stream_id, e.reason)))?;
     match RegionEvent::from_payload(&event.event_type, event.schema_version, &event.payload)? {
@@ -139,22 +242,16 @@ async fn apply_region(conn: &mut PgConnection, event: &RecordedEvent) -> Result<
                     d.code, event.stream_id
                 )));
             }
-            sqlx::query(sql::DEFINE_COUNTY)
-                .bind(code.as_str())
-                .bind(code.city().as_str())
-                .bind(code.province().as_str())
-                .bind(d.valid_from)
-                .bind(d.valid_to)
-                .execute(conn)
-                .await?;
+            ops.push(Op::DefineCounty {
+                code,
+                valid_from: d.valid_from,
+                valid_to: d.valid_to,
+            });
         }
-        RegionEvent::Retired(r) => {
-            sqlx::query(sql::RETIRE)
-                .bind(code.as_str())
-                .bind(r.valid_to)
-                .execute(conn)
-                .await?;
-        }
+        RegionEvent::Retired(r) => ops.push(Op::Retire {
+            code,
+            valid_to: r.valid_to,
+        }),
         _ => {}
     }
     Ok(())
@@ -164,7 +261,7 @@ fn revision_i32(revision: u32) -> Result<i32, ApplyError> {
     i32::try_from(revision).map_err(|_| ApplyError::Invalid(format!("revision {revision}")))
 }
 
-async fn apply_summary(conn: &mut PgConnection, event: &RecordedEvent) -> Result<(), ApplyError> {
+fn decode_summary<'e>(event: &'e RecordedEvent, ops: &mut Vec<Op<'e>>) -> Result<(), ApplyError> {
     let key = CountyYear::parse("stream_id", instance(event)?)
         .map_err(|e| ApplyError::Invalid(format!("{}: {}", event.stream_id, e.reason)))?;
     let county = key.county();
@@ -179,33 +276,28 @@ async fn apply_summary(conn: &mut PgConnection, event: &RecordedEvent) -> Result
                     d.county, d.year, event.stream_id
                 )));
             }
-            sqlx::query(sql::DRAFTED)
-                .bind(county.as_str())
-                .bind(key.year())
-                .bind(county.city().as_str())
-                .bind(stored_name(&SummaryStatus::Draft)?)
-                .bind(d.partial_year)
-                .bind(revision_i32(d.revision)?)
-                .bind(at)
-                .execute(conn)
-                .await?;
+            ops.push(Op::Drafted {
+                key,
+                partial_year: d.partial_year,
+                revision: revision_i32(d.revision)?,
+                at,
+            });
             return Ok(());
         }
         SummaryEvent::SubmittedToCity(s) => {
             // Timeliness as the domain judged it on the first submission (its evolve's reading).
             let on_time = s.on_time.unwrap_or(s.received_at < s.deadline);
-            let done = sqlx::query(sql::SUBMITTED_TO_CITY)
-                .bind(county.as_str())
-                .bind(key.year())
-                .bind(stored_name(&SummaryStatus::SubmittedToCity)?)
-                .bind(revision_i32(s.revision)?)
-                .bind(at)
-                .bind(s.received_at)
-                .bind(s.deadline)
-                .bind(on_time)
-                .execute(conn)
-                .await?;
-            return drafted_before(done.rows_affected(), event);
+            ops.push(Op::SubmittedToCity {
+                key,
+                status: stored_name(&SummaryStatus::SubmittedToCity)?,
+                revision: revision_i32(s.revision)?,
+                at,
+                received_at: s.received_at,
+                deadline: s.deadline,
+                on_time,
+                event,
+            });
+            return Ok(());
         }
         SummaryEvent::Revised(e) => (SummaryStatus::Draft, e.revision),
         SummaryEvent::SubmittedForApproval(e) => (SummaryStatus::AwaitingApproval, e.revision),
@@ -214,27 +306,190 @@ async fn apply_summary(conn: &mut PgConnection, event: &RecordedEvent) -> Result
         SummaryEvent::Accepted(e) => (SummaryStatus::Accepted, e.revision),
         SummaryEvent::ReturnedToCounty(e) => (SummaryStatus::ReturnedByCity, e.revision),
     };
-    let done = sqlx::query(sql::STATUS)
-        .bind(county.as_str())
-        .bind(key.year())
-        .bind(stored_name(&status)?)
-        .bind(revision_i32(revision)?)
-        .bind(at)
-        .execute(conn)
-        .await?;
-    drafted_before(done.rows_affected(), event)
+    ops.push(Op::Status {
+        key,
+        status: stored_name(&status)?,
+        revision: revision_i32(revision)?,
+        at,
+        event,
+    });
+    Ok(())
 }
 
-/// Every workflow event follows a `SummaryDrafted` of its stream; otherwise the event is parked.
-fn drafted_before(rows: u64, event: &RecordedEvent) -> Result<(), ApplyError> {
-    if rows == 1 {
-        Ok(())
-    } else {
-        Err(ApplyError::Invalid(format!(
+/// Write one run (operations of one kind, no keyed row touched twice) with one statement.
+async fn write(conn: &mut PgConnection, run: &[Op<'_>]) -> Result<(), ApplyError> {
+    let Some(first) = run.first() else {
+        return Ok(());
+    };
+    let query = match first {
+        Op::DefineCounty { .. } => {
+            let mut cols = (vec![], vec![], vec![], vec![], vec![]);
+            for op in run {
+                if let Op::DefineCounty {
+                    code,
+                    valid_from,
+                    valid_to,
+                } = op
+                {
+                    cols.0.push(code.as_str().to_owned());
+                    cols.1.push(code.city().as_str().to_owned());
+                    cols.2.push(code.province().as_str().to_owned());
+                    cols.3.push(*valid_from);
+                    cols.4.push(*valid_to);
+                }
+            }
+            sqlx::query(sql::DEFINE_COUNTIES)
+                .bind(cols.0)
+                .bind(cols.1)
+                .bind(cols.2)
+                .bind(cols.3)
+                .bind(cols.4)
+        }
+        Op::Retire { .. } => {
+            let (mut codes, mut valid_tos) = (vec![], vec![]);
+            for op in run {
+                if let Op::Retire { code, valid_to } = op {
+                    codes.push(code.as_str());
+                    valid_tos.push(*valid_to);
+                }
+            }
+            sqlx::query(sql::RETIRE).bind(codes).bind(valid_tos)
+        }
+        Op::Drafted { .. } => {
+            let mut cols = (vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
+            let draft = stored_name(&SummaryStatus::Draft)?;
+            for op in run {
+                if let Op::Drafted {
+                    key,
+                    partial_year,
+                    revision,
+                    at,
+                } = op
+                {
+                    cols.0.push(key.county().as_str().to_owned());
+                    cols.1.push(key.year());
+                    cols.2.push(key.county().city().as_str().to_owned());
+                    cols.3.push(draft.as_str());
+                    cols.4.push(*partial_year);
+                    cols.5.push(*revision);
+                    cols.6.push(*at);
+                }
+            }
+            sqlx::query(sql::DRAFTED)
+                .bind(cols.0)
+                .bind(cols.1)
+                .bind(cols.2)
+                .bind(cols.3)
+                .bind(cols.4)
+                .bind(cols.5)
+                .bind(cols.6)
+        }
+        Op::Status { .. } => {
+            let mut cols = (vec![], vec![], vec![], vec![], vec![]);
+            for op in run {
+                if let Op::Status {
+                    key,
+                    status,
+                    revision,
+                    at,
+                    ..
+                } = op
+                {
+                    cols.0.push(key.county().as_str().to_owned());
+                    cols.1.push(key.year());
+                    cols.2.push(status.as_str());
+                    cols.3.push(*revision);
+                    cols.4.push(*at);
+                }
+            }
+            let changed = sqlx::query(sql::STATUS)
+                .bind(cols.0)
+                .bind(cols.1)
+                .bind(cols.2)
+                .bind(cols.3)
+                .bind(cols.4)
+                .fetch_all(conn)
+                .await?;
+            return drafted_before(run, &changed);
+        }
+        Op::SubmittedToCity { .. } => {
+            let mut cols = (vec![], vec![], vec![], vec![], vec![]);
+            let mut submission = (vec![], vec![], vec![]);
+            for op in run {
+                if let Op::SubmittedToCity {
+                    key,
+                    status,
+                    revision,
+                    at,
+                    received_at,
+                    deadline,
+                    on_time,
+                    ..
+                } = op
+                {
+                    cols.0.push(key.county().as_str().to_owned());
+                    cols.1.push(key.year());
+                    cols.2.push(status.as_str());
+                    cols.3.push(*revision);
+                    cols.4.push(*at);
+                    submission.0.push(*received_at);
+                    submission.1.push(*deadline);
+                    submission.2.push(*on_time);
+                }
+            }
+            let changed = sqlx::query(sql::SUBMITTED_TO_CITY)
+                .bind(cols.0)
+                .bind(cols.1)
+                .bind(cols.2)
+                .bind(cols.3)
+                .bind(cols.4)
+                .bind(submission.0)
+                .bind(submission.1)
+                .bind(submission.2)
+                .fetch_all(conn)
+                .await?;
+            return drafted_before(run, &changed);
+        }
+    };
+    query.execute(conn).await?;
+    Ok(())
+}
+
+/// Every workflow event follows a `SummaryDrafted` of its stream; otherwise the event is parked. `changed`
+/// holds the summaries (county, year) a run of workflow events updated (each at most once: the run is
+/// keyed by summary); the first event of the run whose summary is not among them names the failure.
+fn drafted_before(run: &[Op<'_>], changed: &[PgRow]) -> Result<(), ApplyError> {
+    if changed.len() == run.len() {
+        return Ok(());
+    }
+    let changed = changed
+        .iter()
+        .map(|row| {
+            Ok((
+                row.try_get::<String, _>("county")?,
+                row.try_get::<i32, _>("year")?,
+            ))
+        })
+        .collect::<Result<HashSet<_>, sqlx::Error>>()?;
+    let undrafted = run.iter().find_map(|op| match op {
+        Op::Status { key, event, .. } | Op::SubmittedToCity { key, event, .. }
+            if !changed.contains(&(key.county().as_str().to_owned(), key.year())) =>
+        {
+            Some(event)
+        }
+        _ => None,
+    });
+    Err(match undrafted {
+        Some(event) => ApplyError::Invalid(format!(
             "{} in stream {} before the summary was drafted",
             event.event_type, event.stream_id
-        )))
-    }
+        )),
+        None => ApplyError::Invalid(format!(
+            "{} summaries changed by {} workflow events",
+            changed.len(),
+            run.len()
+        )),
+    })
 }
 
 // ---------------------------------------------------------------------------------------------------------

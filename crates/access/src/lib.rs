@@ -8,9 +8,18 @@
 //! - **Development tokens** ([`DevIssuer`]) are minted with a throwaway random HS256 secret that lives only
 //!   in the process; the binary refuses them under production configuration.
 //! - Every failure is `Unauthenticated` with a reason that names the claim, never the token itself.
+//! - **A verified token is remembered until its `exp`** (exactly that text; at most
+//!   [`REMEMBERED_TOKENS`], forgotten all at once when full), so a client that sends the same token on
+//!   every call pays for one signature check and one claims parse, not one per call. Nothing but `exp`
+//!   can change the verdict on an unchanged token (the keys are fixed for the process's life, `nbf` is
+//!   not used); a remembered token is never accepted after its `exp` (no leeway), then it is verified
+//!   afresh.
 //!
 //! Uses the `jsonwebtoken` crate (RustCrypto backend): algorithm pinning, `exp`/`nbf` with leeway,
 //! issuer and audience checks are its well-tested job, not ours (`docs/adr/0006-api-adapters.md`).
+
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
 
 use app::{Actor, AppError, ErrorCode, Role};
 use domain::ids::{RegionCode, TeamId};
@@ -44,10 +53,15 @@ pub enum AccessError {
     Sign(String),
 }
 
+/// Most verified tokens remembered at once.
+pub const REMEMBERED_TOKENS: usize = 10_000;
+
 /// Verifies bearer tokens. Cheap to share behind an `Arc`.
 pub struct Authenticator {
     key: DecodingKey,
     validation: Validation,
+    /// Tokens verified before (by their text): the actor and the `exp` claim.
+    verified: Mutex<HashMap<Box<str>, (Actor, i64)>>,
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -79,6 +93,7 @@ impl Authenticator {
         Ok(Self {
             key: DecodingKey::from_secret(secret),
             validation: validation(Algorithm::HS256, issuer, audience),
+            verified: Mutex::default(),
         })
     }
 
@@ -95,6 +110,7 @@ impl Authenticator {
         Ok(Self {
             key,
             validation: validation(Algorithm::EdDSA, issuer, audience),
+            verified: Mutex::default(),
         })
     }
 
@@ -111,9 +127,37 @@ impl Authenticator {
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or_else(|| unauthenticated("the Authorization header must be `Bearer <jwt>`"))?;
+        let now = chrono::Utc::now().timestamp();
+        if let Some(actor) = self.remembered(token, now) {
+            return Ok(actor);
+        }
         let data = jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation)
             .map_err(|e| unauthenticated(&format!("invalid token: {}", reason(&e))))?;
-        actor_of(data.claims)
+        let exp = data.claims.exp;
+        let actor = actor_of(data.claims)?;
+        self.remember(token, &actor, exp);
+        Ok(actor)
+    }
+
+    /// The actor of a token verified before, while `now` (seconds) is before its `exp`.
+    fn remembered(&self, token: &str, now: i64) -> Option<Actor> {
+        let mut verified = self.verified.lock().unwrap_or_else(PoisonError::into_inner);
+        match verified.get(token) {
+            Some((actor, exp)) if now < *exp => Some(actor.clone()),
+            Some(_) => {
+                verified.remove(token);
+                None
+            }
+            None => None,
+        }
+    }
+
+    fn remember(&self, token: &str, actor: &Actor, exp: i64) {
+        let mut verified = self.verified.lock().unwrap_or_else(PoisonError::into_inner);
+        if verified.len() >= REMEMBERED_TOKENS {
+            verified.clear();
+        }
+        verified.insert(token.into(), (actor.clone(), exp));
     }
 }
 
@@ -286,6 +330,38 @@ mod tests {
 
     fn now() -> i64 {
         chrono::Utc::now().timestamp()
+    }
+
+    #[test]
+    fn a_remembered_token_is_not_accepted_from_its_exp_on() {
+        let issuer = DevIssuer::random(ISS, AUD).unwrap();
+        let issued = now();
+        let token = issuer.mint(&partner(), issued, 600).unwrap();
+        let auth = issuer.authenticator().unwrap();
+        assert!(
+            auth.remembered(&token, issued).is_none(),
+            "not verified yet"
+        );
+        auth.authenticate(Some(&format!("Bearer {token}"))).unwrap();
+        assert_eq!(auth.remembered(&token, issued + 599), Some(partner()));
+        assert_eq!(auth.remembered(&token, issued + 600), None, "exp reached");
+        assert_eq!(auth.remembered(&token, issued), None, "and forgotten");
+    }
+
+    #[test]
+    fn a_tampered_copy_of_a_remembered_token_is_verified_and_refused() {
+        let issuer = DevIssuer::random(ISS, AUD).unwrap();
+        let token = issuer.mint(&partner(), now(), 600).unwrap();
+        let auth = issuer.authenticator().unwrap();
+        auth.authenticate(Some(&format!("Bearer {token}"))).unwrap();
+        let (head, signature) = token.rsplit_once('.').unwrap();
+        let flipped = if signature.starts_with('A') { "B" } else { "A" };
+        let tampered = format!("{head}.{flipped}{}", &signature[1..]);
+        let refused = auth
+            .authenticate(Some(&format!("Bearer {tampered}")))
+            .unwrap_err();
+        assert_eq!(refused.code, ErrorCode::Unauthenticated, "{refused:?}");
+        assert!(auth.remembered(&tampered, now()).is_none());
     }
 
     #[test]

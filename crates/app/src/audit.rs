@@ -19,6 +19,8 @@
 //!   that cannot be reached is `Unavailable`. No personal data: rows hold ids (accounts, records, regions,
 //!   teams) and times only.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Datelike, TimeDelta, Utc};
 use domain::ids::RegionCode;
 use eventstore::{StoreError, Token};
@@ -48,7 +50,7 @@ pub const MAX_FILTER_CHARS: usize = 200;
 pub struct Audit {
     ledger: Ledger,
     reads: ReadModels,
-    public_key: Option<notary::PublicKey>,
+    public_key: Option<Arc<notary::PublicKey>>,
 }
 
 impl std::fmt::Debug for Audit {
@@ -56,7 +58,7 @@ impl std::fmt::Debug for Audit {
         f.debug_struct("Audit")
             .field(
                 "notary_key_id",
-                &self.public_key.as_ref().map(notary::PublicKey::key_id),
+                &self.public_key.as_deref().map(notary::PublicKey::key_id),
             )
             .finish_non_exhaustive()
     }
@@ -221,7 +223,7 @@ impl Audit {
     /// The notary's public key: served to anyone, and used to check the newest checkpoint's signature.
     #[must_use]
     pub fn with_notary_public_key(mut self, key: notary::PublicKey) -> Self {
-        self.public_key = Some(key);
+        self.public_key = Some(Arc::new(key));
         self
     }
 

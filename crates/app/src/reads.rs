@@ -49,11 +49,12 @@ pub const MAX_REPORT_PAGE: usize = 1000;
 /// Years a summary board may be asked for.
 pub const BOARD_YEARS: std::ops::RangeInclusive<i32> = 2000..=2100;
 
-/// The read models this process can answer from, with the progress of each projector.
+/// The read models this process can answer from, with the progress of each projector. Cheap to clone
+/// (every request's state holds one).
 #[derive(Clone)]
 pub struct ReadModels {
     ledger: Ledger,
-    progress: BTreeMap<&'static str, watch::Receiver<Progress>>,
+    progress: Arc<BTreeMap<&'static str, watch::Receiver<Progress>>>,
     max_wait: Duration,
     /// Coverage answers by (region, date), kept while the coverage checkpoint is unchanged.
     coverage_answers: Arc<Answers<(RegionCode, NaiveDate), Coverage>>,
@@ -83,7 +84,7 @@ impl ReadModels {
     ) -> Self {
         Self {
             ledger,
-            progress,
+            progress: Arc::new(progress),
             max_wait,
             coverage_answers: Arc::new(Answers::new(COVERAGE_ANSWERS, COVERAGE_ANSWER_MAX_AGE)),
         }

@@ -19,6 +19,9 @@
 //!   held (a runner starting meanwhile stands by); when a runner leads it is not waited for (a leader never
 //!   gives it up) — the checkpoint fence does the work. Two rebuilds of one projector queue on a lock of
 //!   their own.
+//! - **Bulk first, indexes after.** The shadow's plain secondary indexes (not primary keys, not unique
+//!   indexes, which upserts need) are dropped before the first pass and created again, with their live
+//!   names, once it is done: one index build over the loaded rows instead of row-by-row maintenance.
 //! - **Identifiers.** DDL is built only from the projector's static table names and its static id, each
 //!   checked to be a plain lower-case identifier; everything else is bound.
 
@@ -86,6 +89,18 @@ WHERE li.indrelid = format('public.%I', $1::text)::regclass
   AND split_part(pg_get_indexdef(li.indexrelid), ' USING ', 2)
     = split_part(pg_get_indexdef(si.indexrelid), ' USING ', 2)
 ORDER BY l.relname";
+
+    /// Binds: $1 table, $2 shadow schema. The shadow table's plain secondary indexes (neither primary
+    /// key nor unique: no statement of a projector relies on them to decide anything) as the statements
+    /// that create them (needs [`CATALOG_PATH`] so the definitions name the shadow schema) and drop them.
+    pub const SECONDARY_INDEXES: &str = "SELECT pg_get_indexdef(i.indexrelid) AS create_stmt,
+    format('DROP INDEX %I.%I', $2::text, c.relname) AS drop_stmt
+FROM pg_index i
+JOIN pg_class c ON c.oid = i.indexrelid
+LEFT JOIN pg_constraint k ON k.conindid = i.indexrelid
+WHERE i.indrelid = format('%I.%I', $2::text, $1::text)::regclass
+  AND NOT i.indisunique AND NOT i.indisprimary AND k.oid IS NULL
+ORDER BY c.relname";
 
     pub const ENSURE_LIVE_CHECKPOINT: &str = "INSERT INTO public.projection_checkpoints (projector)
 VALUES ($1) ON CONFLICT (projector) DO NOTHING";
@@ -405,6 +420,30 @@ pub(crate) async fn create_tables(
     Ok(())
 }
 
+/// Drop the plain secondary indexes of the shadow's `tables` for the bulk build and return the statements
+/// that create them again (with the same names) — building an index once over the loaded rows costs a
+/// fraction of maintaining it row by row. Primary keys and unique indexes stay: upserts need them.
+async fn defer_secondary_indexes(
+    conn: &mut PgConnection,
+    schema: &str,
+    tables: &[&'static str],
+) -> Result<Vec<String>, ProjectionError> {
+    sqlx::query(sql::CATALOG_PATH).execute(&mut *conn).await?;
+    let mut create = Vec::new();
+    for table in tables {
+        let rows = sqlx::query(sql::SECONDARY_INDEXES)
+            .bind(*table)
+            .bind(schema)
+            .fetch_all(&mut *conn)
+            .await?;
+        for row in rows {
+            create.push(row.try_get::<String, _>("create_stmt")?);
+            execute(conn, row.try_get::<String, _>("drop_stmt")?).await?;
+        }
+    }
+    Ok(create)
+}
+
 /// Counters of the shadow's build.
 #[derive(Debug, Default)]
 pub(crate) struct Applied {
@@ -586,7 +625,7 @@ pub async fn rebuild<P: Projector>(
 
     let mut setup = connect(&owner_options).await?;
     create_shadow(&mut setup, &schema, &tables).await?;
-    setup.close().await?;
+    let deferred = defer_secondary_indexes(&mut setup, &schema, &tables).await?;
 
     let search_path = format!("{schema},public");
     let shadow = PgPoolOptions::new()
@@ -611,6 +650,11 @@ pub async fn rebuild<P: Projector>(
         &unobserved,
     )
     .await?;
+    // The bulk is in: the secondary indexes are built once over it, before the rest is applied.
+    for statement in deferred {
+        execute(&mut setup, statement).await?;
+    }
+    setup.close().await?;
     // A second pass picks up what arrived during the first, so the swap has little left to apply.
     checkpoint = catch_up(
         store,

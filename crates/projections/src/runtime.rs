@@ -12,9 +12,13 @@
 //!   one). Others poll for the lock every [`RunnerConfig::lease_retry`] and take over when the holder's
 //!   connection goes away. The lock is released by closing that connection.
 //! - **Fencing.** The advisory lock elects but does not fence: each batch transaction locks the checkpoint
-//!   row `FOR UPDATE` and compares it with the checkpoint the runner expects. On a mismatch the batch is
+//!   row (the fast path by an `UPDATE … WHERE` it holds the expected value, the one-by-one path `FOR
+//!   UPDATE` and a comparison) before it writes anything. On a mismatch the batch is
 //!   rolled back, the runner gives up its lease and re-elects (re-reading the checkpoint), so a stale
 //!   leader never applies an event twice.
+//! - **Round trips.** A batch's fast path is `BEGIN`, one statement that fences it, moves the checkpoint
+//!   and reads the parked heads of its streams, the projector's runs ([`Projector::apply_many`]), `COMMIT`.
+//!   The one-by-one path (a savepoint per event) runs only after the fast path failed permanently.
 //! - **Parking.** An event whose apply fails permanently ([`ApplyError::is_permanent`]) is rolled back to a
 //!   savepoint and recorded in `projection_parked` with its error; every later event of the same stream
 //!   that the projector handles is parked too (it waits behind the first, it is never applied out of
@@ -67,9 +71,9 @@ pub trait Projector: Send + Sync + 'static {
     /// [`handles`](Projector::handles), and none belongs to a parked stream. The default applies them one
     /// by one with [`apply`](Projector::apply). A set-based implementation writes them with a few
     /// multi-row statements ([`crate::batch`]); it must leave the read model exactly as applying them one
-    /// by one would. It need not say which event failed: the runtime runs it inside one savepoint and, on
-    /// a permanent error, rolls that back and applies the events one by one, each in a savepoint of its
-    /// own, parking the one that fails.
+    /// by one would. It need not say which event failed: on a permanent error the runtime rolls the batch
+    /// transaction back and applies the events one by one in a new one, each in a savepoint of its own,
+    /// parking the one that fails.
     fn apply_many(
         &self,
         conn: &mut PgConnection,
@@ -87,8 +91,8 @@ pub trait Projector: Send + Sync + 'static {
 /// How [`apply_batch_with`] applies the events of a batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ApplyMode {
-    /// [`Projector::apply_many`] in one savepoint, falling back to [`ApplyMode::OneByOne`] when it fails
-    /// permanently (the production path).
+    /// [`Projector::apply_many`] in the batch transaction, falling back to [`ApplyMode::OneByOne`] (in a
+    /// new transaction) when it fails permanently (the production path).
     #[default]
     SetBased,
     /// [`Projector::apply`] per event, each in a savepoint of its own (the fallback; tests use it to check
@@ -106,6 +110,22 @@ FROM projection_checkpoints WHERE projector = $1";
     /// The fence of a batch: the checkpoint row, locked until the batch commits or rolls back.
     pub const LOCK_CHECKPOINT: &str = "SELECT tx_id::text AS tx_text, position
 FROM projection_checkpoints WHERE projector = $1 FOR UPDATE";
+
+    /// The fence and the move of a set-based batch in one statement, with the parked heads of its
+    /// streams. The UPDATE locks the checkpoint row until the batch commits (a concurrent holder makes it
+    /// wait and then re-check the row it finds). Binds: $1 projector, $2 expected tx_id (text),
+    /// $3 expected position, $4 the batch's last tx_id (text), $5 its position, $6 stream ids (text[]).
+    pub const ADVANCE: &str = "WITH moved AS (
+    UPDATE projection_checkpoints SET tx_id = $4::text::xid8, position = $5, updated_at = now()
+    WHERE projector = $1 AND tx_id = $2::text::xid8 AND position = $3
+    RETURNING 1
+), heads AS (
+    SELECT stream_id, min(stream_version) AS first_version
+    FROM projection_parked WHERE projector = $1 AND stream_id = ANY($6) GROUP BY stream_id
+)
+SELECT (SELECT count(*) FROM moved) AS moved,
+    coalesce((SELECT array_agg(stream_id ORDER BY stream_id) FROM heads), '{}') AS parked_streams,
+    coalesce((SELECT array_agg(first_version ORDER BY stream_id) FROM heads), '{}') AS parked_versions";
 
     /// Binds: $1 projector, $2 tx_id (text), $3 position.
     pub const WRITE_CHECKPOINT: &str = "UPDATE projection_checkpoints
@@ -287,6 +307,12 @@ pub async fn apply_batch_with<P: Projector>(
             parked: 0,
         });
     };
+    if mode == ApplyMode::SetBased {
+        match set_based(pool, projector, expected, events, last).await? {
+            SetBased::Done(outcome) => return Ok(outcome),
+            SetBased::OneByOne => {}
+        }
+    }
     let mut tx = pool.begin().await?;
     let mut row = sqlx::query(sql::LOCK_CHECKPOINT)
         .bind(id)
@@ -325,46 +351,6 @@ pub async fn apply_batch_with<P: Projector>(
     }
 
     let (mut applied, mut parked) = (0u64, 0u64);
-    if mode == ApplyMode::SetBased {
-        let (waiting, ready): (Vec<&RecordedEvent>, Vec<&RecordedEvent>) = handled
-            .iter()
-            .copied()
-            .partition(|e| parked_heads.contains_key(&e.stream_id));
-        if ready.is_empty() {
-            for event in waiting {
-                park_behind(&mut tx, id, event, &parked_heads).await?;
-                parked += 1;
-            }
-            return finish(tx, id, last, applied, parked).await;
-        }
-        let mut savepoint = Connection::begin(&mut *tx).await?;
-        match projector.apply_many(&mut savepoint, &ready).await {
-            Ok(()) => {
-                savepoint.commit().await?;
-                applied = ready.len() as u64;
-                for event in waiting {
-                    park_behind(&mut tx, id, event, &parked_heads).await?;
-                    parked += 1;
-                }
-                return finish(tx, id, last, applied, parked).await;
-            }
-            Err(error) if error.is_permanent() => {
-                // Some event of the batch cannot be applied: find it (and park it) one by one.
-                savepoint.rollback().await?;
-                tracing::debug!(projector = id, %error, "set-based batch failed; applying it event by event");
-            }
-            Err(error) => {
-                drop(savepoint);
-                tx.rollback().await?;
-                let first = ready.first().copied().unwrap_or(last);
-                return Err(ProjectionError::Transient {
-                    stream_id: first.stream_id.clone(),
-                    stream_version: first.stream_version,
-                    source: error,
-                });
-            }
-        }
-    }
     for event in handled {
         if parked_heads.contains_key(&event.stream_id) {
             park_behind(&mut tx, id, event, &parked_heads).await?;
@@ -404,6 +390,107 @@ pub async fn apply_batch_with<P: Projector>(
     }
 
     finish(tx, id, last, applied, parked).await
+}
+
+/// What [`set_based`] did.
+enum SetBased {
+    Done(BatchOutcome),
+    /// Some event cannot be applied: nothing was written; apply the batch one by one to park it.
+    OneByOne,
+}
+
+/// The fast path of a batch, in as few round trips as the projector's runs allow: one statement fences
+/// the batch, moves the checkpoint and reads the parked heads of its streams; then the projector's runs;
+/// then the commit. A permanent failure rolls everything back ([`SetBased::OneByOne`]).
+async fn set_based<P: Projector>(
+    pool: &PgPool,
+    projector: &P,
+    expected: Token,
+    events: &[RecordedEvent],
+    last: &RecordedEvent,
+) -> Result<SetBased, ProjectionError> {
+    let id = projector.id();
+    let handled: Vec<&RecordedEvent> = events.iter().filter(|e| projector.handles(e)).collect();
+    let mut streams: Vec<&str> = handled.iter().map(|e| e.stream_id.as_str()).collect();
+    streams.sort_unstable();
+    streams.dedup();
+    let mut tx = pool.begin().await?;
+    let mut ensured = false;
+    let row = loop {
+        let row = sqlx::query(sql::ADVANCE)
+            .bind(id)
+            .bind(expected.tx_id.to_string())
+            .bind(expected.position)
+            .bind(last.token.tx_id.to_string())
+            .bind(last.token.position)
+            .bind(&streams)
+            .fetch_one(&mut *tx)
+            .await?;
+        if row.try_get::<i64, _>("moved")? == 1 {
+            break row;
+        }
+        // Not moved: the row holds another checkpoint (fenced), or there is no row yet.
+        let found = sqlx::query(sql::LOCK_CHECKPOINT)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        match found {
+            Some(found) => {
+                let found = token_of(&found)?;
+                tx.rollback().await?;
+                return Ok(SetBased::Done(BatchOutcome::Fenced { found }));
+            }
+            None if !ensured => {
+                sqlx::query(sql::ENSURE_CHECKPOINT)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                ensured = true;
+            }
+            None => {
+                return Err(ProjectionError::Corrupt(format!(
+                    "the checkpoint row of {id} vanished"
+                )));
+            }
+        }
+    };
+    let parked_streams: Vec<String> = row.try_get("parked_streams")?;
+    let parked_versions: Vec<i64> = row.try_get("parked_versions")?;
+    let parked_heads: HashMap<String, i64> =
+        parked_streams.into_iter().zip(parked_versions).collect();
+    let (waiting, ready): (Vec<&RecordedEvent>, Vec<&RecordedEvent>) = handled
+        .iter()
+        .copied()
+        .partition(|e| parked_heads.contains_key(&e.stream_id));
+    if !ready.is_empty() {
+        match projector.apply_many(&mut tx, &ready).await {
+            Ok(()) => {}
+            Err(error) if error.is_permanent() => {
+                // Some event of the batch cannot be applied: find it (and park it) one by one.
+                tx.rollback().await?;
+                tracing::debug!(projector = id, %error, "set-based batch failed; applying it event by event");
+                return Ok(SetBased::OneByOne);
+            }
+            Err(error) => {
+                tx.rollback().await?;
+                let first = ready.first().copied().unwrap_or(last);
+                return Err(ProjectionError::Transient {
+                    stream_id: first.stream_id.clone(),
+                    stream_version: first.stream_version,
+                    source: error,
+                });
+            }
+        }
+    }
+    for event in &waiting {
+        park_behind(&mut tx, id, event, &parked_heads).await?;
+    }
+    tx.commit().await?;
+    Ok(SetBased::Done(BatchOutcome::Committed {
+        checkpoint: last.token,
+        applied: ready.len() as u64,
+        parked: waiting.len() as u64,
+    }))
 }
 
 /// Park `event` behind the first parked event of its stream (in `parked_heads`).

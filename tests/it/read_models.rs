@@ -588,6 +588,59 @@ async fn a3_relevant_department_without_team_is_listed() {
     );
 }
 
+#[tokio::test]
+async fn a3_the_city_lists_a_relevant_department_registered_outside_it_and_a_county_only_its_own() {
+    let f = Fixture::new(&["330691"]).await;
+    let provincial = f
+        .host_unit("330000", HostUnitKind::GovernmentDepartment)
+        .await;
+    let in_county = f
+        .host_unit("330691", HostUnitKind::GovernmentDepartment)
+        .await;
+    // A provincial department the campaign does not name is nobody's to list.
+    f.host_unit("330000", HostUnitKind::GovernmentDepartment)
+        .await;
+    let rules = RuleSet::baiqianwan(vec![provincial, in_county]);
+    f.define_campaign(rules).await;
+    let campaign = f.campaign().await;
+    let in_force = &campaign.rules_on(date(2024, 12, 31)).unwrap().rules;
+    let a3 = |c: &Compliance| {
+        let mut listed: Vec<(HostUnitId, String)> = c
+            .hosts_without_team
+            .iter()
+            .filter(|h| h.rule.0 == "A3")
+            .map(|h| (h.host_unit, h.region.to_string()))
+            .collect();
+        listed.sort();
+        listed
+    };
+    let mut both = vec![
+        (provincial, "330000".to_owned()),
+        (in_county, "330691".to_owned()),
+    ];
+    both.sort();
+
+    let city = f.compliance("330600", date(2024, 12, 31), in_force).await;
+    assert_eq!(
+        a3(&city),
+        both,
+        "the city answers for every named department"
+    );
+    let county = f.compliance("330691", date(2024, 12, 31), in_force).await;
+    assert_eq!(
+        a3(&county),
+        vec![(in_county, "330691".to_owned())],
+        "a county answers for its own"
+    );
+    // Once the county's department hosts an active team, neither lists it. (The provincial one can host
+    // no team of the city: a team is registered within its host unit's city.)
+    f.team_of("330691", in_county).await;
+    let later = f.compliance("330600", date(2024, 12, 31), in_force).await;
+    assert_eq!(a3(&later), vec![(provincial, "330000".to_owned())]);
+    let county = f.compliance("330691", date(2024, 12, 31), in_force).await;
+    assert_eq!(a3(&county), vec![]);
+}
+
 // ---- activity frequency and reach (A13, A17) ------------------------------------------------------------
 
 #[tokio::test]

@@ -23,7 +23,10 @@
 //!   activity ids and the region's teams they belong to.
 //! - **A3 / A4 hosts**: host units registered within the region that host no team active on the date, and
 //!   are either named by the rules as relevant departments (A3) or of a kind the rules require to host a
-//!   team (A4: designated TB hospitals, TB-free community pilots of city level or above). A listed host unit
+//!   team (A4: designated TB hospitals, TB-free community pilots of city level or above). A3 is a
+//!   city-level rule: asked for a city (or a province), the answer lists every named relevant department
+//!   without an active team wherever it is registered (a provincial department the city's campaign names
+//!   is the city's to follow up); asked for a county, only those registered within the county. A listed host unit
 //!   carries the ids of the teams it hosts that are not active on the date (none: it never had one).
 //! - A correction replaces an activity's date and participants; a voided activity counts for nothing.
 //! - An answer states how many events the projector has parked and the checkpoint it reflects.
@@ -160,14 +163,17 @@ SELECT mm.volunteer_id, mm.teams,
 FROM members mm
 ORDER BY mm.volunteer_id";
 
-    /// A3/A4. Binds: $1 region, $2 date. Host units of the region that host no team active on the date,
-    /// with the teams they host (none of them active on the date).
+    /// A3/A4. Binds: $1 region, $2 date, $3 the relevant departments the rules name, $4 whether the
+    /// region is a city or above (where A3 is judged). Host units of the region — and, at city level or
+    /// above, the named relevant departments wherever they are registered — that host no team active on
+    /// the date, with the teams they host (none of them active on the date).
     pub const HOSTS_WITHOUT_ACTIVE_TEAM: &str = "SELECT h.host_unit_id, h.kind, h.region,
     coalesce(array_agg(t.team_id ORDER BY t.team_id) FILTER (WHERE t.team_id IS NOT NULL), '{}')
         AS teams
 FROM compliance_host_units h
 LEFT JOIN compliance_teams t ON t.host_unit_id = h.host_unit_id
-WHERE (h.region = $1 OR h.city = $1 OR h.province = $1)
+WHERE (h.region = $1 OR h.city = $1 OR h.province = $1
+       OR ($4 AND h.host_unit_id = ANY($3::uuid[])))
   AND NOT EXISTS (SELECT FROM compliance_teams tt
                   JOIN compliance_team_active p ON p.team_id = tt.team_id
                   WHERE tt.host_unit_id = h.host_unit_id AND p.active_from <= $2
@@ -798,9 +804,14 @@ pub async fn compliance(
         });
     }
 
+    // A3 is a city-level rule: the city (or the province above it) answers for every department the
+    // campaign names, wherever the department itself is registered; a county answers for its own.
+    let departments: Vec<Uuid> = rules.relevant_departments.iter().map(|d| d.0).collect();
     let hosts = sqlx::query(sql::HOSTS_WITHOUT_ACTIVE_TEAM)
         .bind(region.as_str())
         .bind(date)
+        .bind(&departments)
+        .bind(region.city() == region)
         .fetch_all(&mut *tx)
         .await?;
     let mut hosts_without_team = Vec::new();

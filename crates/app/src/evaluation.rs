@@ -116,10 +116,10 @@ impl ReadModels {
         Ok(RegionRow {
             code: region.as_str().to_owned(),
             name,
-            population: coverage.population.map(|p| PopulationFigure {
+            population: coverage.population.as_ref().map(|p| PopulationFigure {
                 count: p.count,
                 year: p.year,
-                source: p.source,
+                source: p.source.clone(),
             }),
             registered_volunteers: coverage.registered_volunteers,
             per_100k: coverage.per_100k.map(|r| r.decimal(2)),

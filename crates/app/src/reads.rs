@@ -57,7 +57,7 @@ pub struct ReadModels {
     progress: Arc<BTreeMap<&'static str, watch::Receiver<Progress>>>,
     max_wait: Duration,
     /// Coverage answers by (region, date), kept while the coverage checkpoint is unchanged.
-    coverage_answers: Arc<Answers<(RegionCode, NaiveDate), Coverage>>,
+    coverage_answers: Arc<Answers<(RegionCode, NaiveDate), Arc<Coverage>>>,
 }
 
 /// Coverage answers kept at most (regions × dates asked about).
@@ -144,7 +144,7 @@ impl ReadModels {
         region: RegionCode,
         date: NaiveDate,
         min_token: Option<Token>,
-    ) -> Result<Coverage, AppError> {
+    ) -> Result<Arc<Coverage>, AppError> {
         may_read_region(actor, &region)?;
         let id = projections::CoverageProjector::ID;
         self.caught_up(id, min_token).await?;
@@ -156,6 +156,7 @@ impl ReadModels {
                 .map_or(projections::A1_PER_100K, |v| v.rules.coverage_per_100k);
             projections::coverage(self.ledger.store().pool(), region, date, required)
                 .await
+                .map(Arc::new)
                 .map_err(|e| AppError::internal("coverage query", &e))
         };
         // The campaign's rules change by an event, which moves the checkpoint too.

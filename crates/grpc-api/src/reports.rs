@@ -41,10 +41,10 @@ impl ReportService for ReportApi {
                 date: c.date.format("%Y-%m-%d").to_string(),
                 registered_volunteers: c.registered_volunteers,
                 active_volunteers: c.active_volunteers,
-                population: c.population.map(|p| pb::Population {
+                population: c.population.as_ref().map(|p| pb::Population {
                     year: p.year,
                     count: p.count,
-                    source: p.source,
+                    source: p.source.clone(),
                 }),
                 required_per_100k: c.required_per_100k,
                 per_100k: c.per_100k.map(|p| p.decimal(2)),

@@ -19,9 +19,12 @@
 use std::sync::Arc;
 
 use access::Authenticator;
+use app::reads::Coverage;
 use app::{Ledger, ReadModels};
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Method};
+use chrono::NaiveDate;
+use domain::ids::RegionCode;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -33,11 +36,47 @@ use utoipa_swagger_ui::SwaggerUi;
 pub mod dto;
 pub mod error;
 pub mod extract;
+mod rendered;
 mod routes;
 
-/// What the REST adapter serves from.
+/// What the REST adapter serves from: one shared allocation, so the clones a request makes of it
+/// (one per layer of the route) are a reference count each.
 #[derive(Clone)]
 pub struct RestState {
+    inner: Arc<Shared>,
+}
+
+struct Shared {
+    parts: RestParts,
+    /// Coverage bodies rendered once per kept answer.
+    coverage_bodies: rendered::Rendered<(RegionCode, NaiveDate), Coverage>,
+}
+
+impl RestState {
+    pub fn new(parts: RestParts) -> Self {
+        Self {
+            inner: Arc::new(Shared {
+                parts,
+                coverage_bodies: rendered::Rendered::new(app::reads::COVERAGE_ANSWERS),
+            }),
+        }
+    }
+
+    pub(crate) fn coverage_bodies(&self) -> &rendered::Rendered<(RegionCode, NaiveDate), Coverage> {
+        &self.inner.coverage_bodies
+    }
+}
+
+impl std::ops::Deref for RestState {
+    type Target = RestParts;
+
+    fn deref(&self) -> &RestParts {
+        &self.inner.parts
+    }
+}
+
+/// What [`RestState`] is made of.
+pub struct RestParts {
     pub ledger: Ledger,
     pub reads: ReadModels,
     /// The auditors' queries and the notary's public key.

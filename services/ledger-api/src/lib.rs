@@ -25,6 +25,7 @@
 //! tokens exist only with `--dev-tokens` and are refused when `LEDGER_ENV=production`.
 
 pub mod config_file;
+pub mod edge;
 pub mod health;
 pub mod metrics;
 
@@ -47,7 +48,6 @@ use telemetry::context::Transport;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
-use tracing::Instrument as _;
 
 /// Where the service runs: development allows throwaway signing keys, production refuses them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -288,26 +288,6 @@ fn otlp_exporter(config: &Config) -> Result<Option<telemetry::OtlpExporter>, Sta
     telemetry::OtlpExporter::start(&endpoint, name)
         .map(Some)
         .map_err(|e| config_error("OTEL_EXPORTER_OTLP_ENDPOINT", e))
-}
-
-/// The request span of a REST call: a child of the caller's `traceparent`, named by the route template
-/// (never the path as sent), with the response status.
-async fn rest_request_span(
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    let operation = match request.extensions().get::<axum::extract::MatchedPath>() {
-        Some(path) => format!("{} {}", request.method(), path.as_str()),
-        None => format!("{} unmatched", request.method()),
-    };
-    let span = telemetry::context::server_span(Transport::Http, &operation, request.headers());
-    let response = next.run(request).instrument(span.clone()).await;
-    let status = response.status();
-    span.record("http.response.status_code", status.as_u16());
-    if status.is_server_error() {
-        span.record("otel.status_code", "ERROR");
-    }
-    response
 }
 
 /// The request span of a gRPC call: a child of the caller's `traceparent`, named by the method
@@ -637,7 +617,7 @@ async fn start_inner(
         _ => None,
     };
     let http_routes = match &api {
-        Some((auth, _)) => rest_api::router(rest_api::RestState {
+        Some((auth, _)) => rest_api::router(rest_api::RestState::new(rest_api::RestParts {
             ledger: ledger.clone(),
             reads: reads.clone(),
             audit: audit.clone(),
@@ -647,12 +627,8 @@ async fn start_inner(
                 max_body_bytes: config.max_body_bytes,
                 ..rest_api::RestConfig::default()
             },
-        })
-        .layer(axum::middleware::from_fn_with_state(
-            commands.clone(),
-            metrics::count_rest_commands,
-        ))
-        .layer(axum::middleware::from_fn(rest_request_span))
+        }))
+        .layer(edge::RestEdgeLayer::new(commands.clone()))
         .merge(service_routes),
         None => service_routes,
     };

@@ -64,9 +64,8 @@ use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request, State};
-use axum::http::{Method, StatusCode, header};
-use axum::middleware::Next;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use notary::NotaryProgress;
@@ -133,7 +132,7 @@ pub struct CommandCounters {
 }
 
 impl CommandCounters {
-    fn record(&self, adapter: &'static str, command: String, outcome: &'static str) {
+    pub(crate) fn record(&self, adapter: &'static str, command: String, outcome: &'static str) {
         self.total
             .get_or_create(&vec![
                 ("adapter", adapter.to_owned()),
@@ -144,7 +143,7 @@ impl CommandCounters {
     }
 }
 
-fn http_outcome(status: StatusCode) -> &'static str {
+pub(crate) fn http_outcome(status: StatusCode) -> &'static str {
     if status.is_server_error() {
         "failed"
     } else if status.is_client_error() {
@@ -152,28 +151,6 @@ fn http_outcome(status: StatusCode) -> &'static str {
     } else {
         "ok"
     }
-}
-
-/// REST middleware (`axum::middleware::from_fn_with_state`): counts each `POST` under `/api/v1` by route
-/// template and outcome. Unknown routes are counted as `unknown` (never by their raw path).
-pub async fn count_rest_commands(
-    State(counters): State<CommandCounters>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let command = (request.method() == Method::POST
-        && request.uri().path().starts_with("/api/v1/"))
-    .then(|| {
-        request.extensions().get::<MatchedPath>().map_or_else(
-            || "POST unknown".to_owned(),
-            |p| format!("POST {}", p.as_str()),
-        )
-    });
-    let response = next.run(request).await;
-    if let Some(command) = command {
-        counters.record("rest", command, http_outcome(response.status()));
-    }
-    response
 }
 
 /// The gRPC method of a call path `/package.Service/Method`, if it is a command of a partner service.

@@ -54,8 +54,56 @@ pub(super) fn required_date(field: &str, s: Option<&str>) -> Result<NaiveDate, A
             format!("the {field} query parameter is required"),
         ));
     };
-    NaiveDate::parse_from_str(d, "%Y-%m-%d")
-        .ok()
-        .filter(|_| d.len() == 10)
-        .ok_or_else(|| ApiError::invalid(field, format!("{d:?} is not a date YYYY-MM-DD")))
+    iso_date(d).ok_or_else(|| ApiError::invalid(field, format!("{d:?} is not a date YYYY-MM-DD")))
+}
+
+/// `YYYY-MM-DD` exactly (RFC 3339's full-date: four, two and two digits), a real calendar date.
+fn iso_date(d: &str) -> Option<NaiveDate> {
+    let b = d.as_bytes();
+    let digits = |r: std::ops::Range<usize>| -> Option<u32> {
+        let part = b.get(r)?;
+        part.iter().all(u8::is_ascii_digit).then(|| {
+            part.iter()
+                .fold(0u32, |n, digit| n * 10 + u32::from(digit - b'0'))
+        })
+    };
+    if b.len() != 10 || b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') {
+        return None;
+    }
+    let year = i32::try_from(digits(0..4)?).ok()?;
+    NaiveDate::from_ymd_opt(year, digits(5..7)?, digits(8..10)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_date_parameter_is_exactly_a_calendar_date_yyyy_mm_dd() {
+        let ok =
+            |s: &str, y, m, d| assert_eq!(iso_date(s), NaiveDate::from_ymd_opt(y, m, d), "{s}");
+        ok("2024-12-31", 2024, 12, 31);
+        ok("2024-02-29", 2024, 2, 29);
+        ok("0001-01-01", 1, 1, 1);
+        for bad in [
+            "2023-02-29",
+            "2024-13-01",
+            "2024-00-10",
+            "2024-01-32",
+            "2024-1-05",
+            "2024-01-5",
+            "+024-01-01",
+            "-024-01-01",
+            "2024/01/01",
+            "2024-01-01 ",
+            " 2024-01-01",
+            "20240101",
+            "2024-01-0\u{661}",
+            "",
+        ] {
+            assert_eq!(iso_date(bad), None, "{bad:?}");
+            assert!(required_date("date", Some(bad)).is_err(), "{bad:?}");
+        }
+        assert!(required_date("date", None).is_err());
+    }
 }

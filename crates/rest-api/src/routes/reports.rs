@@ -12,8 +12,9 @@
 use app::evaluation::EvaluationFormat;
 use app::reads::{self, ComplianceFinding, Timeliness};
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::header;
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -88,20 +89,37 @@ async fn coverage(
     State(s): State<RestState>,
     Caller(actor): Caller,
     QueryParams(q): QueryParams<CoverageQuery>,
-) -> Result<Json<CoverageDto>, ApiError> {
+) -> Result<Response, ApiError> {
     let code = required_region(q.region.as_deref())?;
     let date = required_date("date", q.date.as_deref())?;
     let min_token = min_token(q.min_token.as_deref())?;
-    let c = s.reads.coverage(&actor, code, date, min_token).await?;
-    Ok(Json(CoverageDto {
+    let answer = s.reads.coverage(&actor, code, date, min_token).await?;
+    // A kept answer is rendered once (`crate::rendered`): the same bytes `Json(coverage_dto(…))` writes.
+    let body = s.coverage_bodies().body((code, date), &answer, |c| {
+        serde_json::to_vec(&coverage_dto(c))
+            .map(Bytes::from)
+            .map_err(|e| ApiError::from(app::AppError::internal("coverage body", &e)))
+    })?;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response())
+}
+
+fn coverage_dto(c: &reads::Coverage) -> CoverageDto {
+    CoverageDto {
         region: c.region.to_string(),
         date: c.date,
         registered_volunteers: c.registered_volunteers,
         active_volunteers: c.active_volunteers,
-        population: c.population.map(|p| PopulationDto {
+        population: c.population.as_ref().map(|p| PopulationDto {
             year: p.year,
             count: p.count,
-            source: p.source,
+            source: p.source.clone(),
         }),
         required_per_100k: c.required_per_100k,
         per_100k: c.per_100k.map(|p| p.decimal(2)),
@@ -109,7 +127,7 @@ async fn coverage(
         shortfall: c.shortfall,
         parked_events: c.parked_events,
         as_of: c.as_of.to_string(),
-    }))
+    }
 }
 
 /// The compliance query.

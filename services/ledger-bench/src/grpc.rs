@@ -19,14 +19,19 @@
 //!    idempotency key, `authorization: Bearer <jwt>` of a county-CDC actor per worker (minted once; the
 //!    service verifies it on every call). The workers share `--channels` HTTP/2 connections (1: one
 //!    channel multiplexing every call; `--tasks`: one per worker), all connected before the clock starts;
+//!    With `--in-process` (the default), each gRPC leg is followed by `CHECKPOINT` and the **app leg**:
+//!    the same workers, commands and actors, calling `app::Ledger::activity` on the service's runtime
+//!    with no transport at all — so `grpc / app` is what the API layers (tonic, HTTP/2, the bearer
+//!    token, the request conversion) cost, and `app / bare append` what the command itself costs;
 //! 6. the service is shut down and its database dropped.
 //!
 //! What `RecordActivity` does in the service (crates/app/src/commands/activity.rs, pipeline.rs): verify
-//! the JWT, convert and validate the request, keyed fingerprint, then five statements on the pool: the
-//! idempotency lookup, read the activity's stream (empty), read the team's stream, read the N
-//! participants' (and recorder's) volunteer streams in one `read_streams` round trip (`load_many`),
-//! then decide (policy, membership and age on the date: the eligibility check) and the append of one
-//! event with its idempotency row — the statement the bare append leg runs.
+//! the JWT (remembered until its `exp`), convert and validate the request, keyed fingerprint, then two
+//! statements on the pool: one `read_streams` of the activity's stream (empty), the team's and the N
+//! participants' (and recorder's) volunteer streams, then decide (policy, membership and age on the
+//! date: the eligibility check) and the append of one event with its idempotency row — the statement
+//! the bare append leg runs, with a larger payload. The projectors (seven) then apply the event in
+//! their own batches, in the same process.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -87,6 +92,11 @@ pub struct GrpcArgs {
     /// Run the projectors in the service, as production does.
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     projectors: bool,
+    /// After each gRPC leg, the same commands called on the service's `app::Ledger` in its runtime, with
+    /// no transport (leg `app Np`): the gRPC leg's ratio to it is what tonic, HTTP/2, the bearer token
+    /// and the request conversion cost — the "API layers".
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    in_process: bool,
 }
 
 /// One leg's figures, with the service's CPU when the leg went through it.
@@ -123,6 +133,10 @@ const APPEND: &str = "bare append";
 
 fn api_label(participants: u32) -> String {
     format!("grpc {participants}p")
+}
+
+fn app_label(participants: u32) -> String {
+    format!("app {participants}p")
 }
 
 pub async fn run(args: GrpcArgs) -> anyhow::Result<()> {
@@ -247,6 +261,14 @@ async fn api_legs(
                     .await
                     .with_context(|| format!("{} leg", api_label(p)))?,
             );
+            if args.in_process {
+                append::checkpoint(setup, warned).await;
+                rows.push(
+                    app_leg(args, setup, &service, &teams, p)
+                        .await
+                        .with_context(|| format!("{} leg", app_label(p)))?,
+                );
+            }
         }
         anyhow::Ok(rows)
     }
@@ -677,6 +699,148 @@ async fn api_leg(
     })
 }
 
+/// The commands of [`api_leg`] without a transport: `--tasks` workers on the service's runtime call
+/// `Ledger::activity` with the domain command the gRPC adapter would have built from the same request,
+/// as the same county-CDC actors. Their CPU is the service's (the threads are its).
+async fn app_leg(
+    args: &GrpcArgs,
+    setup: &Setup,
+    service: &Service,
+    teams: &[WorkerTeam],
+    participants: u32,
+) -> anyhow::Result<Row> {
+    use domain::activity::{
+        ActivityCommand, ActivityDetails, ActivityKind, ActivityRecord, KeyDay, Participant,
+        RecordActivity, Recorder,
+    };
+    use domain::ids::{ActivityId, TeamId, Text, VolunteerId};
+
+    let ledger = service
+        .running
+        .as_ref()
+        .context("the service is not running")?
+        .ledger
+        .clone();
+    let runtime = service
+        .runtime
+        .as_ref()
+        .context("the service has no runtime")?
+        .handle()
+        .clone();
+    let text = |s: &str| Text::parse("text", s, 500).map_err(|e| anyhow!("{e}"));
+    let date = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").context("a fixture date");
+    let mut details = Vec::new();
+    for t in teams {
+        let members = t
+            .members
+            .iter()
+            .map(|v| Ok(VolunteerId(uuid::Uuid::parse_str(v)?)))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let first = *members.first().context("a fixture team without members")?;
+        details.push(ActivityDetails {
+            team_id: TeamId(uuid::Uuid::parse_str(&t.team)?),
+            kind: ActivityKind::KeyDayCampaign,
+            key_day: Some(KeyDay::VolunteerDay),
+            date: date(ACTIVITY_DATE)?,
+            start_time: chrono::NaiveTime::from_hms_opt(9, 0, 0),
+            end_time: chrono::NaiveTime::from_hms_opt(11, 30, 0),
+            place: text("越城区府山街道社区服务中心")?,
+            grid: None,
+            participants: members
+                .iter()
+                .take(participants as usize)
+                .map(|v| Participant {
+                    volunteer_id: *v,
+                    minutes: 150,
+                })
+                .collect(),
+            people_reached: 200,
+            media_pieces: 1,
+            materials_distributed: 300,
+            record: ActivityRecord {
+                recorder: Recorder::Volunteer(first),
+                content: text("志愿者日结核病防治知识宣传")?,
+                summary: text("发放资料，现场咨询")?,
+                attachments: vec![],
+            },
+        });
+    }
+    let county = RegionCode::parse("regions", COUNTY).map_err(|e| anyhow!("{e}"))?;
+
+    let before = Snapshot::take(setup.server);
+    let service_before = Service::ticks();
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs(args.base.seconds);
+    let mut tasks = JoinSet::new();
+    for (w, details) in details.into_iter().enumerate() {
+        let ledger = ledger.clone();
+        let actor = Actor {
+            subject: format!("bench-recorder-{w}"),
+            role: Role::CountyCdc,
+            regions: vec![county],
+            teams: vec![],
+            grants: vec![],
+        };
+        tasks.spawn_on(
+            async move {
+                let mut latencies: Vec<u32> = Vec::with_capacity(16 * 1024);
+                while Instant::now() < deadline {
+                    let ctx = app::CommandContext {
+                        actor: actor.clone(),
+                        idempotency_key: key(),
+                        correlation_id: None,
+                        causation_id: None,
+                        client: "bench".to_owned(),
+                    };
+                    let activity = ActivityId(uuid::Uuid::new_v4());
+                    let command = ActivityCommand::Record(RecordActivity {
+                        activity,
+                        details: details.clone(),
+                    });
+                    let t0 = Instant::now();
+                    let out = ledger
+                        .activity(&ctx, activity, command)
+                        .await
+                        .map_err(|e| anyhow!("worker {w}: RecordActivity: {e:?}"))?;
+                    latencies.push(micros_since(t0));
+                    ensure!(
+                        !out.replayed && out.version == 1,
+                        "worker {w}: unexpected outcome {out:?}"
+                    );
+                }
+                anyhow::Ok(latencies)
+            },
+            &runtime,
+        );
+    }
+    let mut latencies: Vec<u32> = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        let mut l = joined.context("a worker panicked")??;
+        latencies.append(&mut l);
+    }
+    let elapsed = start.elapsed();
+    let used = before.until_now(setup.server).await;
+    let service_secs = service_before
+        .zip(Service::ticks())
+        .map(|(a, b)| sysstat::ticks_to_secs(b.saturating_sub(a)));
+    let own = used.cpu.map(|c| c.own_secs);
+    let ops = latencies.len() as u64;
+    Ok(Row {
+        label: app_label(participants),
+        leg: Leg {
+            name: "app",
+            ops,
+            ops_per_sec: ops as f64 / elapsed.as_secs_f64(),
+            latency: stats::latency(&mut latencies),
+            client_cpu_secs: own.map(|o| (o - service_secs.unwrap_or(0.0)).max(0.0)),
+            server_cpu_secs: used.server_secs,
+            machine_busy_pct: used.cpu.map(|c| c.machine_busy_pct),
+            load: used.load,
+        },
+        service_cpu_secs: service_secs,
+    })
+}
+
 fn ratio_to(rows: &[Row], label: &str, row: &Row) -> Option<f64> {
     rows.iter()
         .find(|r| r.label == label)
@@ -811,6 +975,22 @@ fn print_summary(args: &GrpcArgs, runs: &[Vec<Row>]) {
                 verdict(m(&x_raw), 0.5),
                 verdict(m(&x_append), 0.8)
             );
+            let in_process = label.replacen("grpc", "app", 1);
+            let x_app: Vec<f64> = runs
+                .iter()
+                .filter_map(|rows| {
+                    let r = rows.iter().find(|r| r.label == *label)?;
+                    ratio_to(rows, &in_process, r)
+                })
+                .collect();
+            if !x_app.is_empty() {
+                println!(
+                    "  {:<14} the API layers: x {in_process} {} ({})",
+                    "",
+                    fmt_opt(m(&x_app), 2),
+                    joined(&x_app, 2)
+                );
+            }
         }
     }
 

@@ -22,13 +22,16 @@ use domain::summary::{
 };
 use domain::team::{RegisterTeam, TeamCommand, TeamLevel, TeamProfile};
 use domain::volunteer::{Attestation, JoinTeam, ReserveTier, VolunteerCommand};
+use eventstore::RecordedEvent;
 use eventstore::{EventStore, StoreConfig};
 use pg_harness::{Cluster, TestDb};
-use projections::rebuild::{Digest, RebuildOptions, digest, rebuild};
+use projections::rebuild::{Digest, RebuildOptions, digest, feed, rebuild, rebuild_from};
+use projections::replay::{READ_MODELS, ReadModel, rebuild_all};
 use projections::{
-    A1_PER_100K, ComplianceProjector, CoverageProjector, FrequencyProjector, Projector, Runner,
-    RunnerConfig, SummaryBoardProjector, coverage,
+    A1_PER_100K, ApplyError, ComplianceProjector, CoverageProjector, FrequencyProjector, Projector,
+    Runner, RunnerConfig, SummaryBoardProjector, coverage,
 };
+use sqlx::PgConnection;
 use tokio::sync::watch;
 
 use crate::support::{
@@ -481,6 +484,220 @@ async fn rebuild_all_rebuilds_every_read_model_side_by_side_into_what_the_runner
         );
         assert!(report.after.is_some(), "{report}");
     }
+}
+
+/// Every read model run live up to the head of the log; their digests, in [`READ_MODELS`] order.
+async fn run_all_live(f: &Fixture) -> Vec<Digest> {
+    let target = head(f.store()).await;
+    let mut digests = Vec::new();
+    for m in READ_MODELS {
+        let p = within(
+            DEADLINE,
+            "live",
+            m.run_live_until(f.store(), config(), target),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            (p.checkpoint, p.parked_events),
+            (target, 0),
+            "{}",
+            m.model_id()
+        );
+        digests.push(m.live_digest(f.store().pool()).await.unwrap());
+    }
+    digests
+}
+
+async fn log_events(f: &Fixture) -> u64 {
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(f.store().pool())
+        .await
+        .unwrap();
+    u64::try_from(n).unwrap()
+}
+
+/// `relpersistence` of each live table of `model` (`p`: an ordinary logged table).
+async fn persistence(f: &Fixture, model: &dyn ReadModel) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for table in model.model_tables() {
+        let p: String = sqlx::query_scalar(
+            "SELECT relpersistence::text FROM pg_class WHERE oid = ('public.' || $1)::regclass",
+        )
+        .bind(*table)
+        .fetch_one(f.store().pool())
+        .await
+        .unwrap();
+        out.push(((*table).to_owned(), p));
+    }
+    out
+}
+
+#[tokio::test]
+async fn rebuild_all_reads_the_log_once_for_every_shadow_and_equals_rebuilding_each_alone() {
+    let f = Fixture::year().await;
+    let live = run_all_live(&f).await;
+    let events = log_events(&f).await;
+    let owner = f.owner().await;
+    let reports = within(
+        DEADLINE,
+        "rebuild all",
+        rebuild_all(&owner, READ_MODELS, &options()),
+    )
+    .await;
+    let mut together = Vec::new();
+    for (m, report) in READ_MODELS.iter().zip(reports) {
+        let report = report.unwrap();
+        // The whole log came from the one reader: the catch-ups found nothing more to read.
+        assert_eq!(
+            (report.fed_events, report.events),
+            (events, events),
+            "{report}"
+        );
+        together.push(m.live_digest(f.store().pool()).await.unwrap());
+    }
+    assert_eq!(together, live, "rebuilt side by side equals incremental");
+    for (m, expected) in READ_MODELS.iter().zip(&together) {
+        let report = within(DEADLINE, "rebuild one", m.rebuild(&owner, &options()))
+            .await
+            .unwrap();
+        assert_eq!(report.fed_events, events, "{report}");
+        assert_eq!(
+            &m.live_digest(f.store().pool()).await.unwrap(),
+            expected,
+            "{} rebuilt alone equals rebuilt with the others",
+            m.model_id()
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_bulk_pass_whose_reader_stops_reads_on_by_itself() {
+    let f = Fixture::year().await;
+    f.project(ComplianceProjector).await;
+    let incremental = digest(f.store().pool(), &ComplianceProjector)
+        .await
+        .unwrap();
+    let owner = f.owner().await;
+    let (feeder, pages) = feed();
+    drop(feeder);
+    let report = within(
+        DEADLINE,
+        "rebuild without a reader",
+        rebuild_from(&owner, &ComplianceProjector, &options(), pages),
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.fed_events, 0, "{report}");
+    assert_eq!(report.events, log_events(&f).await, "{report}");
+    assert_eq!(report.checkpoint, head(f.store()).await, "{report}");
+    assert_eq!(
+        digest(f.store().pool(), &ComplianceProjector)
+            .await
+            .unwrap(),
+        incremental
+    );
+}
+
+/// A read model whose shadow cannot be created (its table does not exist).
+#[derive(Debug, Clone, Copy)]
+struct Missing;
+
+impl Projector for Missing {
+    fn id(&self) -> &'static str {
+        "missing_model"
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        &["missing_model_table"]
+    }
+
+    fn handles(&self, _: &RecordedEvent) -> bool {
+        true
+    }
+
+    async fn apply(&self, _: &mut PgConnection, _: &RecordedEvent) -> Result<(), ApplyError> {
+        Ok(())
+    }
+}
+
+static MISSING: Missing = Missing;
+
+#[tokio::test]
+async fn a_failing_shadow_drops_out_of_rebuild_all_and_the_others_are_rebuilt() {
+    let f = Fixture::year().await;
+    f.project(CoverageProjector).await;
+    f.project(FrequencyProjector).await;
+    let coverage_before = coverage_digest(&f).await;
+    let frequency_before = digest(f.store().pool(), &FrequencyProjector).await.unwrap();
+    let owner = f.owner().await;
+    let models: [&'static dyn ReadModel; 3] = [&CoverageProjector, &MISSING, &FrequencyProjector];
+    let reports = within(
+        DEADLINE,
+        "rebuild all",
+        rebuild_all(&owner, &models, &options()),
+    )
+    .await;
+    let [coverage_report, missing, frequency_report] = <[_; 3]>::try_from(reports).unwrap();
+    assert!(missing.is_err(), "{missing:?}");
+    let events = log_events(&f).await;
+    for report in [coverage_report.unwrap(), frequency_report.unwrap()] {
+        assert_eq!(report.fed_events, events, "{report}");
+    }
+    assert_eq!(coverage_digest(&f).await, coverage_before);
+    assert_eq!(
+        digest(f.store().pool(), &FrequencyProjector).await.unwrap(),
+        frequency_before
+    );
+}
+
+#[tokio::test]
+async fn an_unlogged_bulk_pass_swaps_in_ordinary_logged_tables_with_their_foreign_keys() {
+    let f = Fixture::year().await;
+    let fks = f.foreign_keys().await;
+    let owner = f.owner().await;
+    // Compliance and coverage have foreign keys between their tables: parents are made logged first.
+    for p in [&ComplianceProjector as &dyn ReadModel, &CoverageProjector] {
+        let live = within(
+            DEADLINE,
+            "live",
+            p.run_live_until(f.store(), config(), head(f.store()).await),
+        )
+        .await
+        .unwrap();
+        assert_eq!(live.parked_events, 0);
+        let incremental = p.live_digest(f.store().pool()).await.unwrap();
+        let unlogged = RebuildOptions {
+            unlogged_bulk: true,
+            ..options()
+        };
+        let report = within(DEADLINE, "rebuild", p.rebuild(&owner, &unlogged))
+            .await
+            .unwrap();
+        assert_eq!(
+            report.built_unlogged,
+            p.model_tables().len(),
+            "every read-model table was built unlogged: {report}"
+        );
+        assert_eq!(report.after.as_ref(), Some(&incremental), "{report}");
+        for (table, persistence) in persistence(&f, p).await {
+            assert_eq!(persistence, "p", "{table} is swapped in as a logged table");
+        }
+        // The default bulk pass is logged throughout.
+        let report = within(DEADLINE, "rebuild", p.rebuild(&owner, &options()))
+            .await
+            .unwrap();
+        assert_eq!(report.built_unlogged, 0, "{report}");
+        assert_eq!(report.after.as_ref(), Some(&incremental), "{report}");
+        for (table, persistence) in persistence(&f, p).await {
+            assert_eq!(persistence, "p", "{table}");
+        }
+    }
+    assert_eq!(
+        f.foreign_keys().await,
+        fks,
+        "the foreign keys, added after the bulk pass, are all there"
+    );
 }
 
 /// A live runner of `P` until the returned sender is told to stop.

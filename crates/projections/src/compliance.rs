@@ -105,7 +105,9 @@ WHERE m.volunteer_id = u.volunteer_id AND m.team_id = u.team_id AND m.left_on IS
 
     /// Binds: $1 activities (distinct), $2 teams, $3 dates. Records each activity or, for a correction,
     /// replaces its team and date, and forgets its participants (written next by [`PARTICIPATE`]). The
-    /// two parts touch different tables, so their order within the statement does not matter.
+    /// two parts touch different tables, so their order within the statement does not matter. The
+    /// participants are found with `= ANY($1)`, which the planner can answer from the primary key's
+    /// index, rather than by joining the run to the whole table (a scan of every participation per run).
     pub const RECORD_ACTIVITIES: &str = "WITH u AS (
     SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::date[]) AS u(activity_id, team_id, on_date)
 ), upserted AS (
@@ -113,7 +115,7 @@ WHERE m.volunteer_id = u.volunteer_id AND m.team_id = u.team_id AND m.left_on IS
     SELECT activity_id, team_id, on_date FROM u
     ON CONFLICT (activity_id) DO UPDATE SET team_id = EXCLUDED.team_id, on_date = EXCLUDED.on_date
 )
-DELETE FROM compliance_participations p USING u WHERE p.activity_id = u.activity_id";
+DELETE FROM compliance_participations p WHERE p.activity_id = ANY($1::uuid[])";
 
     /// Binds: $1 activities, $2 volunteers — one element per participation.
     pub const PARTICIPATE: &str =

@@ -5,10 +5,11 @@
 //! - **Runs as the owner role** (it creates a schema and tables): [`rebuild`] takes an [`EventStore`] on an
 //!   owner pool. The service role keeps its grants on the swapped tables (re-granted as the migrations do).
 //! - **Shadow.** Schema `shadow_<id>` gets `CREATE TABLE … (LIKE public.t INCLUDING ALL)` of each of the
-//!   projector's [`Projector::tables`], the live foreign keys (re-pointed at the shadow tables), the live
-//!   index names, and its own `projection_checkpoints` / `projection_parked`. The projector's unqualified SQL
-//!   runs on connections with `search_path = shadow_<id>, public`, through [`apply_batch`] — so the shadow
-//!   is built by exactly the code that builds the live model, batch by batch, with its own checkpoint.
+//!   projector's [`Projector::tables`], the live foreign keys (re-pointed at the shadow tables, added after
+//!   the bulk pass, below), the live index names, and its own `projection_checkpoints` /
+//!   `projection_parked`. The projector's unqualified SQL runs on connections with
+//!   `search_path = shadow_<id>, public`, through [`crate::apply_batch`] — so the shadow is built by
+//!   exactly the code that builds the live model, batch by batch, with its own checkpoint.
 //! - **Swap.** One transaction on the live tables: lock the projector's live checkpoint row `FOR UPDATE`
 //!   (the fence every live batch takes first, so a live runner waits), lock the live tables, catch the
 //!   shadow up once more, drop the live tables, move the shadow tables into `public`, re-grant, and set the
@@ -19,18 +20,53 @@
 //!   held (a runner starting meanwhile stands by); when a runner leads it is not waited for (a leader never
 //!   gives it up) — the checkpoint fence does the work. Two rebuilds of one projector queue on a lock of
 //!   their own.
-//! - **Bulk first, indexes after.** The shadow's plain secondary indexes (not primary keys, not unique
-//!   indexes, which upserts need) are dropped before the first pass and created again, with their live
-//!   names, once it is done: one index build over the loaded rows instead of row-by-row maintenance.
+//! - **Bulk first, indexes and foreign keys after.** The shadow's plain secondary indexes (not primary
+//!   keys, not unique indexes, which upserts need) are dropped before the first pass and created again,
+//!   with their live names, once it is done: one index build over the loaded rows instead of row-by-row
+//!   maintenance. Its foreign keys are added at the same point (each `ADD CONSTRAINT` checks every loaded
+//!   row in one join) instead of being checked row by row (a lookup and a row lock of the parent per
+//!   child row). That cannot change what the bulk pass writes, because no projector statement relies on a
+//!   foreign key to decide anything: a child row is written only after its parent — by the same
+//!   statement (a team and its first active period), in the same run right after it (an activity's
+//!   participations), or by a later event of the same stream (a reinstatement after the registration; a
+//!   stream behind a parked event is parked whole) — and no parent row is ever deleted; so the
+//!   constraint would never have fired. Should that ever be wrong, the `ADD CONSTRAINT` fails and the
+//!   rebuild fails with nothing swapped. The second pass and the swap run with every constraint and
+//!   index in place, as the live runners do.
+//! - **Unlogged bulk, logged swap — optional** ([`RebuildOptions::unlogged_bulk`], off by default). When
+//!   asked, the shadow's read-model tables are created `UNLOGGED` (no WAL record per row written) and
+//!   made `LOGGED` once the first pass is done — in [`Projector::tables`] order, referenced tables before
+//!   the tables whose foreign keys point at them — before the foreign keys and secondary indexes, the
+//!   second catch-up and the swap; so what is swapped in is an ordinary logged table, and everything
+//!   written after the bulk (the catch-ups, the swap) is logged as always. A crash while the shadow is
+//!   unlogged empties (truncates) the shadow's tables; nothing live is touched, and the next rebuild drops
+//!   the shadow schema anyway (`DROP SCHEMA … CASCADE` first). The report says how many tables were built
+//!   unlogged ([`RebuildReport::built_unlogged`]); the shadow's bookkeeping tables stay logged (a few
+//!   rows). Off by default because `SET LOGGED` rewrites the table and its indexes (and, at `wal_level`
+//!   `replica`, logs every row then): measured, that costs more than the WAL it saves
+//!   (docs/adr/0011-bulk-rebuild.md).
+//! - **One reader for many shadows.** The first (bulk) pass does not read the log itself: it applies the
+//!   pages a reader ([`feed_log`]) hands it over a bounded channel ([`Pages`]), in the global order from
+//!   the start of the log to the fence. [`rebuild`] runs one reader for its one shadow (reading the next
+//!   page while the shadow applies the last); [`crate::replay::rebuild_all`] runs one reader for every
+//!   shadow, so the log is read once, not once per read model. Every shadow still applies the pages on its
+//!   own connection with its own checkpoint through [`apply_batch_with`], fenced as before (a page must
+//!   follow the shadow's checkpoint); the second pass and the swap read the log themselves, per model. A
+//!   shadow that fails stops taking pages (the others go on); when the reader fails, each shadow reads on
+//!   by itself from its own checkpoint, so a failed reader never loses or repeats an event — the shadow's
+//!   checkpoint is the only thing that says where it is. The reader waits for the slowest shadow (at
+//!   most two pages ahead of it), so memory stays bounded.
 //! - **Identifiers.** DDL is built only from the projector's static table names and its static id, each
 //!   checked to be a plain lower-case identifier; everything else is bound.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use eventstore::{EventStore, Token};
+use eventstore::{EventStore, RecordedEvent, Token};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{AssertSqlSafe, Connection, PgConnection, PgPool, Row};
+use tokio::sync::mpsc;
 
 use crate::error::ProjectionError;
 use crate::runtime::{ApplyMode, BatchOutcome, Projector, apply_batch_with, lock_key};
@@ -45,6 +81,15 @@ pub(crate) mod sql {
     pub const CREATE_SCHEMA: &str = "CREATE SCHEMA {schema}";
     pub const CREATE_LIKE: &str =
         "CREATE TABLE {schema}.{table} (LIKE public.{table} INCLUDING ALL)";
+    /// A shadow table of the bulk pass: no WAL per row; made logged before the swap ([`SET_LOGGED`]).
+    pub const CREATE_UNLOGGED_LIKE: &str =
+        "CREATE UNLOGGED TABLE {schema}.{table} (LIKE public.{table} INCLUDING ALL)";
+    /// Rewrites the table (and its indexes) into WAL-logged storage.
+    pub const SET_LOGGED: &str = "ALTER TABLE {schema}.{table} SET LOGGED";
+    /// Binds: $1 schema, $2 table. Whether the table is unlogged (`relpersistence = 'u'`).
+    pub const IS_UNLOGGED: &str = "SELECT c.relpersistence = 'u' AS unlogged
+FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = $1 AND c.relname = $2";
     pub const LOCK_LIVE: &str = "LOCK TABLE {tables} IN ACCESS EXCLUSIVE MODE";
     pub const DROP_LIVE: &str = "DROP TABLE {tables}";
     pub const MOVE: &str = "ALTER TABLE {schema}.{table} SET SCHEMA public";
@@ -136,6 +181,11 @@ pub struct RebuildOptions {
     pub swap_attempts: u32,
     /// Compute the live read model's digest before and after the swap (a full scan of each table).
     pub digests: bool,
+    /// Write the bulk pass into `UNLOGGED` shadow tables and make them logged (`SET LOGGED`, a rewrite)
+    /// before the indexes, the catch-up and the swap. Off by default: on a server with `wal_level`
+    /// `replica` or higher the rewrite logs every row anyway, so the bulk pass saves less than the
+    /// rewrite costs (docs/adr/0011-bulk-rebuild.md).
+    pub unlogged_bulk: bool,
 }
 
 impl Default for RebuildOptions {
@@ -145,6 +195,7 @@ impl Default for RebuildOptions {
             lock_timeout: Duration::from_secs(5),
             swap_attempts: 5,
             digests: true,
+            unlogged_bulk: false,
         }
     }
 }
@@ -190,6 +241,11 @@ pub struct RebuildReport {
     pub batches: u64,
     /// Events applied during the swap (those that arrived while the shadow was built).
     pub caught_up_in_swap: u64,
+    /// Events of the bulk pass handed over by the log's reader ([`feed_log`]); the rest of `events` the
+    /// rebuild read itself (the second pass, the swap's catch-up, or after a failed reader).
+    pub fed_events: u64,
+    /// Read-model tables the bulk pass wrote unlogged and that were made logged before the swap.
+    pub built_unlogged: usize,
     /// The checkpoint the swapped read model reflects.
     pub checkpoint: Token,
     /// Whether the projector's election lock was held during the swap (no runner was leading).
@@ -215,6 +271,11 @@ impl fmt::Display for RebuildReport {
             f,
             "  events {}  applied {}  parked {}  batches {}  caught up in swap {}",
             self.events, self.applied, self.parked, self.batches, self.caught_up_in_swap
+        )?;
+        writeln!(
+            f,
+            "  fed by the reader {}  tables built unlogged {}",
+            self.fed_events, self.built_unlogged
         )?;
         writeln!(
             f,
@@ -372,17 +433,51 @@ async fn generated(
         .collect()
 }
 
-/// (Re)create the shadow schema with empty copies of the live tables and the runtime's bookkeeping.
+/// (Re)create the shadow schema with empty copies of the live tables (unlogged or not) and the runtime's
+/// (logged) bookkeeping; the foreign keys are not added yet: returns the statements that add them.
 async fn create_shadow(
     conn: &mut PgConnection,
     schema: &str,
     tables: &[&'static str],
-) -> Result<(), ProjectionError> {
+    persistence: Persistence,
+) -> Result<Vec<String>, ProjectionError> {
     sqlx::query(sql::CATALOG_PATH).execute(&mut *conn).await?;
     execute(conn, ddl(sql::DROP_SCHEMA, schema, "")).await?;
     execute(conn, ddl(sql::CREATE_SCHEMA, schema, "")).await?;
     create_bookkeeping(conn, schema).await?;
-    create_tables(conn, schema, tables).await
+    create_tables_without_foreign_keys(conn, schema, tables, persistence).await
+}
+
+/// Whether copies of the live tables write WAL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Persistence {
+    /// Ordinary tables (a replay's scratch schema, which stays).
+    Logged,
+    /// A rebuild's bulk pass: made logged before anything is swapped ([`set_logged`]).
+    Unlogged,
+}
+
+/// Make the unlogged ones of `schema`'s copies of `tables` logged, in `tables` order (referenced tables
+/// first: [`Projector::tables`] lists parents before the tables whose foreign keys point at them, and a
+/// logged table may not reference an unlogged one). Returns how many were unlogged.
+async fn set_logged(
+    conn: &mut PgConnection,
+    schema: &str,
+    tables: &[&'static str],
+) -> Result<usize, ProjectionError> {
+    let mut made = 0;
+    for table in tables {
+        let unlogged: bool = sqlx::query_scalar(sql::IS_UNLOGGED)
+            .bind(schema)
+            .bind(*table)
+            .fetch_one(&mut *conn)
+            .await?;
+        if unlogged {
+            execute(conn, ddl(sql::SET_LOGGED, schema, table)).await?;
+            made += 1;
+        }
+    }
+    Ok(made)
 }
 
 /// The runtime's bookkeeping tables (`projection_checkpoints`, `projection_parked`), empty, in `schema`.
@@ -398,26 +493,44 @@ pub(crate) async fn create_bookkeeping(
 }
 
 /// Empty copies of the live `tables` in the existing `schema`: columns, constraints and indexes as in
-/// `public` (with the live index names), foreign keys re-pointed at the copies.
+/// `public` (with the live index names), foreign keys re-pointed at the copies; logged or not.
 pub(crate) async fn create_tables(
     conn: &mut PgConnection,
     schema: &str,
     tables: &[&'static str],
+    persistence: Persistence,
 ) -> Result<(), ProjectionError> {
+    for statement in create_tables_without_foreign_keys(conn, schema, tables, persistence).await? {
+        execute(conn, statement).await?;
+    }
+    Ok(())
+}
+
+/// [`create_tables`] but for the foreign keys: returns the statements that add them (re-pointed at the
+/// copies; each validates the rows already there when it runs).
+async fn create_tables_without_foreign_keys(
+    conn: &mut PgConnection,
+    schema: &str,
+    tables: &[&'static str],
+    persistence: Persistence,
+) -> Result<Vec<String>, ProjectionError> {
     sqlx::query(sql::CATALOG_PATH).execute(&mut *conn).await?;
+    let create = match persistence {
+        Persistence::Logged => sql::CREATE_LIKE,
+        Persistence::Unlogged => sql::CREATE_UNLOGGED_LIKE,
+    };
     for table in tables {
-        execute(conn, ddl(sql::CREATE_LIKE, schema, table)).await?;
+        execute(conn, ddl(create, schema, table)).await?;
     }
     // LIKE copies neither foreign keys nor index names.
+    let mut foreign_keys = Vec::new();
     for table in tables {
-        for stmt in generated(conn, sql::FOREIGN_KEYS, table, schema).await? {
-            execute(conn, stmt).await?;
-        }
+        foreign_keys.extend(generated(conn, sql::FOREIGN_KEYS, table, schema).await?);
         for stmt in generated(conn, sql::INDEX_RENAMES, table, schema).await? {
             execute(conn, stmt).await?;
         }
     }
-    Ok(())
+    Ok(foreign_keys)
 }
 
 /// Drop the plain secondary indexes of the shadow's `tables` for the bulk build and return the statements
@@ -451,6 +564,8 @@ pub(crate) struct Applied {
     pub(crate) applied: u64,
     pub(crate) parked: u64,
     pub(crate) batches: u64,
+    /// Events taken from a reader's pages (the rest were read by the catch-up itself).
+    pub(crate) fed: u64,
 }
 
 /// Apply the log after `checkpoint` to the shadow until caught up to the fence — or, with `until`, to
@@ -488,28 +603,182 @@ pub(crate) async fn catch_up<P: Projector>(
         if page.is_empty() {
             return Ok(checkpoint);
         }
-        match apply_batch_with(shadow, projector, checkpoint, &page, mode).await? {
-            BatchOutcome::Committed {
-                checkpoint: next,
-                applied,
-                parked,
-            } => {
-                checkpoint = next;
-                counts.events += page.len() as u64;
-                counts.applied += applied;
-                counts.parked += parked;
-                counts.batches += 1;
-                on_batch(counts, checkpoint);
-            }
-            BatchOutcome::Fenced { found } => {
-                return Err(ProjectionError::Corrupt(format!(
-                    "the shadow checkpoint of {} moved under the rebuild (found {found}, expected {checkpoint})",
-                    projector.id()
-                )));
-            }
-        }
+        checkpoint = apply_page(shadow, projector, checkpoint, &page, mode, counts).await?;
+        on_batch(counts, checkpoint);
         if last_page {
             return Ok(checkpoint);
+        }
+    }
+}
+
+/// Apply one page of the log (the events right after `checkpoint`) to the shadow as one batch; the new
+/// checkpoint. The shadow's checkpoint is the rebuild's alone: finding another one is an error.
+async fn apply_page<P: Projector>(
+    shadow: &PgPool,
+    projector: &P,
+    checkpoint: Token,
+    page: &[RecordedEvent],
+    mode: ApplyMode,
+    counts: &mut Applied,
+) -> Result<Token, ProjectionError> {
+    match apply_batch_with(shadow, projector, checkpoint, page, mode).await? {
+        BatchOutcome::Committed {
+            checkpoint: next,
+            applied,
+            parked,
+        } => {
+            counts.events += page.len() as u64;
+            counts.applied += applied;
+            counts.parked += parked;
+            counts.batches += 1;
+            Ok(next)
+        }
+        BatchOutcome::Fenced { found } => Err(ProjectionError::Corrupt(format!(
+            "the shadow checkpoint of {} moved under the rebuild (found {found}, expected {checkpoint})",
+            projector.id()
+        ))),
+    }
+}
+
+/// A page of the log handed to a bulk pass.
+type Page = Arc<[RecordedEvent]>;
+
+/// What a reader hands a bulk pass.
+enum Feed {
+    /// The next events of the log in the global order, right after the previous page.
+    Page(Page),
+    /// The previous page reached the fence: the bulk pass is complete.
+    End,
+}
+
+/// The receiving end of a bulk pass's feed: the pages of the log from its start, handed over by one
+/// reader ([`feed_log`]) that may feed other rebuilds too ([`crate::replay::rebuild_all`]).
+pub struct Pages {
+    rx: mpsc::Receiver<Feed>,
+}
+
+impl fmt::Debug for Pages {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pages").finish_non_exhaustive()
+    }
+}
+
+/// The sending end of a feed (held by the reader).
+pub struct Feeder {
+    tx: mpsc::Sender<Feed>,
+}
+
+impl fmt::Debug for Feeder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Feeder").finish_non_exhaustive()
+    }
+}
+
+/// Pages a reader may hold for a bulk pass before it waits for the pass to take one: the reader reads
+/// ahead of the slowest shadow by at most this much.
+const PAGES_AHEAD: usize = 2;
+
+/// A new feed: the reader's end and the bulk pass's end.
+pub fn feed() -> (Feeder, Pages) {
+    let (tx, rx) = mpsc::channel(PAGES_AHEAD);
+    (Feeder { tx }, Pages { rx })
+}
+
+/// Read the log once, from its start up to the fence, in pages of `batch` events, and hand every page to
+/// every feed in order, then tell each that the log is complete. A feed whose bulk pass has gone (its
+/// rebuild failed) is dropped; the reader stops early when none is left. Returns the events read. When a
+/// read fails, the feeds are dropped without the end mark: each bulk pass then reads on by itself from
+/// its own checkpoint.
+pub async fn feed_log(
+    store: &EventStore,
+    batch: i64,
+    mut feeds: Vec<Feeder>,
+) -> Result<u64, ProjectionError> {
+    let batch = batch.max(1);
+    let mut after = Token::START;
+    let mut read = 0u64;
+    loop {
+        if feeds.is_empty() {
+            return Ok(read);
+        }
+        let page = store.read_all_after(after, batch).await?;
+        let full = i64::try_from(page.len()).is_ok_and(|n| n >= batch);
+        let Some(last) = page.last() else {
+            break;
+        };
+        after = last.token;
+        read += page.len() as u64;
+        let page: Page = Arc::from(page);
+        let mut live = Vec::with_capacity(feeds.len());
+        for feed in feeds {
+            if feed.tx.send(Feed::Page(page.clone())).await.is_ok() {
+                live.push(feed);
+            }
+        }
+        feeds = live;
+        if !full {
+            break;
+        }
+    }
+    for feed in feeds {
+        // A bulk pass that has gone needs no end mark.
+        let _ = feed.tx.send(Feed::End).await;
+    }
+    Ok(read)
+}
+
+/// The bulk pass into an empty shadow: apply the pages of `pages` in order; when the feed stops before
+/// the end of the log (its reader failed), read on from the shadow's checkpoint to the fence. The new
+/// checkpoint.
+async fn bulk_pass<P: Projector>(
+    store: &EventStore,
+    shadow: &PgPool,
+    projector: &P,
+    batch: i64,
+    pages: &mut Pages,
+    counts: &mut Applied,
+) -> Result<Token, ProjectionError> {
+    let mut checkpoint = Token::START;
+    loop {
+        match pages.rx.recv().await {
+            Some(Feed::Page(page)) => {
+                if page.first().is_some_and(|e| e.token <= checkpoint) {
+                    return Err(ProjectionError::Corrupt(format!(
+                        "a page of the log for {} does not follow its checkpoint {checkpoint}",
+                        projector.id()
+                    )));
+                }
+                checkpoint = apply_page(
+                    shadow,
+                    projector,
+                    checkpoint,
+                    &page,
+                    ApplyMode::SetBased,
+                    counts,
+                )
+                .await?;
+                counts.fed += page.len() as u64;
+            }
+            Some(Feed::End) => return Ok(checkpoint),
+            None => {
+                tracing::warn!(
+                    projector = projector.id(),
+                    %checkpoint,
+                    "the log's reader stopped early; the bulk pass reads on by itself"
+                );
+                return catch_up(
+                    store,
+                    shadow,
+                    projector,
+                    checkpoint,
+                    batch,
+                    ApplyMode::SetBased,
+                    counts,
+                    None,
+                    &unobserved,
+                )
+                .await;
+            }
         }
     }
 }
@@ -603,11 +872,31 @@ async fn swap<P: Projector>(
 
 /// Rebuild `projector`'s read model from the start of the log into `shadow_<id>` and swap it in, while
 /// live runners keep running (they stand by for the swap and continue from the swapped checkpoint).
-/// `store` must be on an **owner** pool (it creates a schema and tables).
+/// `store` must be on an **owner** pool (it creates a schema and tables). The one-model case of
+/// [`crate::replay::rebuild_all`]: one reader ([`feed_log`]) feeds the bulk pass ([`rebuild_from`]).
 pub async fn rebuild<P: Projector>(
     store: &EventStore,
     projector: &P,
     options: &RebuildOptions,
+) -> Result<RebuildReport, ProjectionError> {
+    let (feeder, pages) = feed();
+    let (read, rebuilt) = tokio::join!(
+        feed_log(store, options.batch_size, vec![feeder]),
+        rebuild_from(store, projector, options, pages)
+    );
+    if let Err(error) = read {
+        tracing::warn!(projector = projector.id(), %error, "reading the log for the bulk pass failed");
+    }
+    rebuilt
+}
+
+/// [`rebuild`] with the bulk pass fed by a reader of the log that the caller runs ([`feed_log`] with the
+/// [`Feeder`] of `pages`), possibly for other rebuilds at the same time.
+pub async fn rebuild_from<P: Projector>(
+    store: &EventStore,
+    projector: &P,
+    options: &RebuildOptions,
+    mut pages: Pages,
 ) -> Result<RebuildReport, ProjectionError> {
     let started = Instant::now();
     let id = projector.id();
@@ -624,7 +913,12 @@ pub async fn rebuild<P: Projector>(
         .await?;
 
     let mut setup = connect(&owner_options).await?;
-    create_shadow(&mut setup, &schema, &tables).await?;
+    let persistence = if options.unlogged_bulk {
+        Persistence::Unlogged
+    } else {
+        Persistence::Logged
+    };
+    let foreign_keys = create_shadow(&mut setup, &schema, &tables, persistence).await?;
     let deferred = defer_secondary_indexes(&mut setup, &schema, &tables).await?;
 
     let search_path = format!("{schema},public");
@@ -638,20 +932,21 @@ pub async fn rebuild<P: Projector>(
         .await?;
     let batch = options.batch_size.max(1);
     let mut counts = Applied::default();
-    let mut checkpoint = catch_up(
-        store,
-        &shadow,
-        projector,
-        Token::START,
-        batch,
-        ApplyMode::SetBased,
-        &mut counts,
-        None,
-        &unobserved,
-    )
-    .await?;
-    // The bulk is in: the secondary indexes are built once over it, before the rest is applied.
-    for statement in deferred {
+    let bulk = bulk_pass(store, &shadow, projector, batch, &mut pages, &mut counts).await;
+    // Stop taking pages (the reader feeds the other rebuilds without this one).
+    drop(pages);
+    let mut checkpoint = match bulk {
+        Ok(checkpoint) => checkpoint,
+        Err(error) => {
+            shadow.close().await;
+            return Err(error);
+        }
+    };
+    // The bulk is in: the tables become ordinary logged ones, their foreign keys are added (each checked
+    // over the loaded rows at once) and the secondary indexes built once over them, before the rest is
+    // applied.
+    let built_unlogged = set_logged(&mut setup, &schema, &tables).await?;
+    for statement in foreign_keys.into_iter().chain(deferred) {
         execute(&mut setup, statement).await?;
     }
     setup.close().await?;
@@ -737,6 +1032,8 @@ pub async fn rebuild<P: Projector>(
         parked: counts.parked,
         batches: counts.batches,
         caught_up_in_swap: counts.events - in_build,
+        fed_events: counts.fed,
+        built_unlogged,
         checkpoint: swapped,
         election_lock_held,
         swap_attempts: attempts,

@@ -38,9 +38,9 @@ use sqlx::{AssertSqlSafe, Connection, PgConnection, PgPool, Row};
 
 use crate::error::ProjectionError;
 use crate::rebuild::{
-    self, Applied, Digest, RebuildOptions, RebuildReport, TableDigest, catch_up, count_u64,
-    create_bookkeeping, create_tables, ddl, digest_in, digest_snapshot, digest_tables, execute,
-    qualified_list, tables_of,
+    self, Applied, Digest, Pages, Persistence, RebuildOptions, RebuildReport, TableDigest,
+    catch_up, count_u64, create_bookkeeping, create_tables, ddl, digest_in, digest_snapshot,
+    digest_tables, execute, qualified_list, tables_of,
 };
 use crate::runtime::{ApplyMode, Progress, Projector, Runner, RunnerConfig};
 use crate::{
@@ -325,35 +325,57 @@ pub trait ReadModel: Send + Sync {
         store: &'a EventStore,
         options: &'a RebuildOptions,
     ) -> Pin<Box<dyn Future<Output = Result<RebuildReport, ProjectionError>> + Send + 'a>>;
+    /// [`rebuild::rebuild_from`] of this read model: the bulk pass takes the log's pages from `pages`.
+    fn rebuild_from<'a>(
+        &'a self,
+        store: &'a EventStore,
+        options: &'a RebuildOptions,
+        pages: Pages,
+    ) -> Pin<Box<dyn Future<Output = Result<RebuildReport, ProjectionError>> + Send + 'a>>;
 }
 
 /// Rebuild every read model of `models` at the same time, each into its own shadow and swapped on its own
-/// ([`rebuild::rebuild`]); the reports in the order of `models`. They share nothing but the log, so
-/// running them side by side uses the server's cores instead of one statement at a time. `store`'s pool
-/// should allow a connection per model (each reads the log through it).
+/// ([`rebuild::rebuild_from`]); the reports in the order of `models`. The bulk pass reads the log
+/// **once**: one reader ([`rebuild::feed_log`]) hands each page to every shadow, each applying it on its
+/// own connection (a task per model, so they use the server's cores side by side); then each model builds
+/// its indexes, catches up and swaps on its own. The reader goes at the pace of the slowest shadow (a
+/// bounded read-ahead); a shadow that fails drops out and the others go on. `store`'s pool should allow a
+/// connection per model plus one (the reader; each model's catch-ups read through it).
 pub async fn rebuild_all(
     store: &EventStore,
     models: &[&'static dyn ReadModel],
     options: &RebuildOptions,
 ) -> Vec<Result<RebuildReport, ProjectionError>> {
     let mut tasks = tokio::task::JoinSet::new();
+    let mut feeders = Vec::with_capacity(models.len());
     for (i, model) in models.iter().enumerate() {
         let (store, options, model) = (store.clone(), options.clone(), *model);
-        tasks.spawn(async move { (i, model.rebuild(&store, &options).await) });
+        let (feeder, pages) = rebuild::feed();
+        feeders.push(feeder);
+        tasks.spawn(async move { (i, model.rebuild_from(&store, &options, pages).await) });
     }
     let mut out: Vec<Option<Result<RebuildReport, ProjectionError>>> =
         models.iter().map(|_| None).collect();
-    while let Some(joined) = tasks.join_next().await {
-        match joined {
-            Ok((i, report)) => {
-                if let Some(slot) = out.get_mut(i) {
-                    *slot = Some(report);
+    let collect = async {
+        while let Some(joined) = tasks.join_next().await {
+            match joined {
+                Ok((i, report)) => {
+                    if let Some(slot) = out.get_mut(i) {
+                        *slot = Some(report);
+                    }
+                }
+                Err(panicked) => {
+                    tracing::error!(error = %panicked, "a rebuild task failed");
                 }
             }
-            Err(panicked) => {
-                tracing::error!(error = %panicked, "a rebuild task failed");
-            }
         }
+    };
+    let (read, ()) = tokio::join!(
+        rebuild::feed_log(store, options.batch_size, feeders),
+        collect
+    );
+    if let Err(error) = read {
+        tracing::warn!(%error, "the log's shared reader failed; each rebuild read on by itself");
     }
     out.into_iter()
         .map(|r| {
@@ -408,6 +430,15 @@ impl<P: Projector + Clone> ReadModel for P {
         options: &'a RebuildOptions,
     ) -> Pin<Box<dyn Future<Output = Result<RebuildReport, ProjectionError>> + Send + 'a>> {
         Box::pin(rebuild::rebuild(store, self, options))
+    }
+
+    fn rebuild_from<'a>(
+        &'a self,
+        store: &'a EventStore,
+        options: &'a RebuildOptions,
+        pages: Pages,
+    ) -> Pin<Box<dyn Future<Output = Result<RebuildReport, ProjectionError>> + Send + 'a>> {
+        Box::pin(rebuild::rebuild_from(store, self, options, pages))
     }
 }
 
@@ -567,7 +598,7 @@ pub async fn replay_into<P: Projector>(
             .execute(&mut *tx)
             .await?;
     }
-    create_tables(&mut tx, schema.as_str(), &tables).await?;
+    create_tables(&mut tx, schema.as_str(), &tables, Persistence::Logged).await?;
     tx.commit().await?;
 
     let scratch = PgPoolOptions::new()

@@ -23,6 +23,15 @@
 //!   collide with their old row). An operation whose outcome depends on the row's earlier state (the
 //!   version-guarded upserts and updates of an activity, first-wins registrations and certificates) is
 //!   keyed by its row, so a run never holds two of them for one row.
+//! - **Runs are grouped by kind** ([`crate::batch::grouped_runs`]): operations on different keys commute
+//!   whatever their kinds. Each statement reads and writes only the rows its operation's key names — a
+//!   team, a volunteer, an activity (its row and its participations: the version guard reads only that
+//!   row), a certificate (its activities come from the event, nothing is read) — and a membership (no
+//!   key) is a row only joins write, each join of it alike (`ON CONFLICT DO NOTHING`); no table has a
+//!   foreign key or a trigger. So an operation may join the last run of its kind past runs that do not
+//!   touch its key, and the runs leave what the operations in order leave. Where volunteers are
+//!   registered and join a team one after the other (registration, join, registration, join, …), a
+//!   batch is two runs instead of one per event.
 //! - **Queries.** [`service_record`] answers one volunteer: their home region and teams (for the caller's
 //!   scope check), per year the activities, minutes and first/last activity date with the activities
 //!   that decided them, and the certificates issued. [`service_hours`] lists, for a year, the volunteers
@@ -86,7 +95,8 @@ ON CONFLICT (volunteer_id, team_id) DO NOTHING";
 
     /// Binds: $1 activities, $2 teams, $3 dates, $4 revisions, $5 stream versions. An activity changes
     /// only when the event is newer than what its row holds; the participants of the changed ones are
-    /// deleted, and their ids returned (the caller inserts their new participants).
+    /// deleted (found with `= ANY`, which the primary key's index can answer, not by joining the changed
+    /// ones to the whole table), and their ids returned (the caller inserts their new participants).
     pub const RECORD_ACTIVITIES: &str = "WITH changed AS (
     INSERT INTO service_record_activities (activity_id, team_id, on_date, revision, stream_version)
     SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::date[], $4::int4[], $5::int8[])
@@ -96,7 +106,8 @@ ON CONFLICT (volunteer_id, team_id) DO NOTHING";
     WHERE service_record_activities.stream_version < EXCLUDED.stream_version
     RETURNING activity_id
 ), forgotten AS (
-    DELETE FROM service_record_participations p USING changed c WHERE p.activity_id = c.activity_id
+    DELETE FROM service_record_participations p
+    WHERE p.activity_id = ANY (ARRAY(SELECT activity_id FROM changed))
 )
 SELECT activity_id FROM changed";
 
@@ -225,8 +236,9 @@ impl Projector for ServiceRecordProjector {
         for event in events {
             decode(event, &mut ops)?;
         }
-        for run in batch::runs(&ops, std::mem::discriminant, Op::key) {
-            write(conn, run).await?;
+        // Operations on different keys commute (module policy): runs are grouped by kind.
+        for run in batch::grouped_runs(&ops, std::mem::discriminant, Op::key) {
+            write(conn, &run).await?;
         }
         Ok(())
     }
@@ -437,7 +449,7 @@ fn decode_certificate(event: &RecordedEvent, ops: &mut Vec<Op>) -> Result<(), Ap
 
 /// Write one run (operations of one kind, no keyed row touched twice): one statement, two for
 /// recordings.
-async fn write(conn: &mut PgConnection, run: &[Op]) -> Result<(), ApplyError> {
+async fn write(conn: &mut PgConnection, run: &[&Op]) -> Result<(), ApplyError> {
     let Some(first) = run.first() else {
         return Ok(());
     };
@@ -542,7 +554,7 @@ async fn write(conn: &mut PgConnection, run: &[Op]) -> Result<(), ApplyError> {
 
 /// A run of recordings: upsert the activities (forgetting the participants of those that changed), then
 /// insert the new participants of those that changed — each step one statement for the whole run.
-async fn record_activities(conn: &mut PgConnection, run: &[Op]) -> Result<(), ApplyError> {
+async fn record_activities(conn: &mut PgConnection, run: &[&Op]) -> Result<(), ApplyError> {
     let mut cols = (vec![], vec![], vec![], vec![], vec![]);
     for op in run {
         if let Op::Record {
@@ -895,6 +907,80 @@ pub async fn service_hours(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn op_kinds(runs: &[Vec<&Op>]) -> Vec<(&'static str, usize)> {
+        runs.iter()
+            .map(|run| {
+                let kind = match run.first() {
+                    Some(Op::RegisterVolunteer { .. }) => "register",
+                    Some(Op::Join { .. }) => "join",
+                    Some(Op::Record { .. }) => "record",
+                    Some(Op::Void { .. }) => "void",
+                    _ => "other",
+                };
+                (kind, run.len())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn alternating_registrations_and_joins_make_two_runs_and_an_activity_keeps_its_order() {
+        let home = RegionCode::parse("home_region", "330602").unwrap();
+        let team = Uuid::new_v4();
+        let mut ops = Vec::new();
+        for _ in 0..3 {
+            let volunteer = Uuid::new_v4();
+            ops.push(Op::RegisterVolunteer {
+                volunteer,
+                home_region: home,
+                version: 1,
+            });
+            ops.push(Op::Join { volunteer, team });
+        }
+        let runs = batch::grouped_runs(&ops, std::mem::discriminant, Op::key);
+        assert_eq!(op_kinds(&runs), vec![("register", 3), ("join", 3)]);
+
+        // A void of an activity recorded earlier in the batch stays after its recording; another
+        // activity's recording joins the first run of recordings past it.
+        let on = NaiveDate::from_ymd_opt(2024, 3, 24).unwrap();
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        let record = |activity| Op::Record {
+            activity,
+            team,
+            on,
+            revision: 1,
+            version: 1,
+            participants: vec![],
+        };
+        let ops = [
+            record(a),
+            Op::Void {
+                activity: a,
+                version: 2,
+            },
+            record(b),
+            Op::Void {
+                activity: b,
+                version: 2,
+            },
+        ];
+        let runs = batch::grouped_runs(&ops, std::mem::discriminant, Op::key);
+        assert_eq!(op_kinds(&runs), vec![("record", 2), ("void", 2)]);
+        let ops = [
+            record(a),
+            Op::Void {
+                activity: a,
+                version: 2,
+            },
+            record(a),
+        ];
+        let runs = batch::grouped_runs(&ops, std::mem::discriminant, Op::key);
+        assert_eq!(
+            op_kinds(&runs),
+            vec![("record", 1), ("void", 1), ("record", 1)],
+            "a second recording of one activity stays after its void"
+        );
+    }
 
     fn item(d: (i32, u32, u32), minutes: u32) -> ServedActivity {
         ServedActivity {

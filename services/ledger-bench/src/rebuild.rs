@@ -26,8 +26,11 @@
 //!
 //! ## Each run
 //!
-//! `CHECKPOINT`, the scan leg; `CHECKPOINT`, the rebuild leg: each projector in turn, from an empty
-//! shadow, digests off. Each leg reports events/s over the log's event count (for the rebuild: all
+//! `CHECKPOINT`, the scan leg; `CHECKPOINT`, the rebuild leg: every projector from an empty shadow,
+//! digests off — side by side with `projections::replay::rebuild_all` (one reader of the log feeding
+//! every shadow's bulk pass, as `ledger-api rebuild --all`), or with `--sequential` one after the other
+//! (`rebuild` each, per-projector CPU figures); `--unlogged-bulk` builds the bulk pass into unlogged
+//! tables (`RebuildOptions::unlogged_bulk`). Each leg reports events/s over the log's event count (for the rebuild: all
 //! projectors together, one log's worth of events), client and Postgres CPU per event, and per
 //! projector its time and Postgres CPU. The summary is the median of the per-run ratios rebuild/scan.
 
@@ -144,6 +147,10 @@ pub struct RebuildArgs {
     /// as `ledger-api rebuild --all` does.
     #[arg(long)]
     sequential: bool,
+    /// Build the shadows' bulk pass into UNLOGGED tables and make them logged before the swap
+    /// (`RebuildOptions::unlogged_bulk`).
+    #[arg(long)]
+    unlogged_bulk: bool,
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -1155,8 +1162,9 @@ pub async fn run(args: RebuildArgs) -> anyhow::Result<()> {
 }
 
 async fn bench(args: &RebuildArgs, db: &Db) -> anyhow::Result<()> {
-    // The owner's pool: rebuilds create schemas. Each rebuild reads the log through it (side by side: one
-    // connection per projector); each also opens connections of its own for the shadow and the swap.
+    // The owner's pool: rebuilds create schemas. Side by side, one reader reads the log through it for
+    // every bulk pass, and each rebuild its own catch-ups (a connection per projector plus the reader);
+    // each also opens connections of its own for the shadow and the swap.
     let pool = PgPoolOptions::new()
         .max_connections(u32::try_from(READ_MODELS.len()).unwrap_or(8) + 1)
         .min_connections(1)
@@ -1178,14 +1186,19 @@ async fn bench(args: &RebuildArgs, db: &Db) -> anyhow::Result<()> {
     ensure!(!models.is_empty(), "--only names no read model");
     let ids: Vec<&'static str> = models.iter().map(|m| m.model_id()).collect();
     println!(
-        "projectors: {} ({}); batch {} events; machine: {} CPUs, load average {}; server CPU {}",
+        "projectors: {} ({}); batch {} events; bulk pass {}; machine: {} CPUs, load average {}; server CPU {}",
         ids.join(", "),
         if args.sequential {
             "one after the other"
         } else {
-            "side by side"
+            "side by side, one reader"
         },
         args.batch_size,
+        if args.unlogged_bulk {
+            "unlogged"
+        } else {
+            "logged"
+        },
         sysstat::cpus(),
         sysstat::load_average().map_or("?".into(), |l| format!("{l:.2}")),
         if server.is_some() {
@@ -1197,6 +1210,7 @@ async fn bench(args: &RebuildArgs, db: &Db) -> anyhow::Result<()> {
     let options = RebuildOptions {
         batch_size: args.batch_size,
         digests: false,
+        unlogged_bulk: args.unlogged_bulk,
         ..RebuildOptions::default()
     };
     let t0 = Instant::now();
@@ -1263,11 +1277,11 @@ async fn bench(args: &RebuildArgs, db: &Db) -> anyhow::Result<()> {
 
     println!();
     println!(
-        "per projector (median over runs; each reads the whole log once{}):",
+        "per projector (median over runs{}):",
         if args.sequential {
-            ""
+            "; each reads the whole log once"
         } else {
-            "; side by side, so the times overlap and CPU is not split"
+            "; side by side, fed by one reader of the log, so the times overlap and CPU is not split"
         }
     );
     println!();

@@ -450,21 +450,7 @@ async fn rebuild_from_scratch_is_byte_identical_to_the_incremental_read_model() 
 async fn rebuild_all_rebuilds_every_read_model_side_by_side_into_what_the_runners_built() {
     let f = Fixture::year().await;
     let target = head(f.store()).await;
-    for m in projections::replay::READ_MODELS {
-        let p = within(
-            DEADLINE,
-            "live",
-            m.run_live_until(f.store(), config(), target),
-        )
-        .await
-        .unwrap();
-        assert_eq!(
-            (p.checkpoint, p.parked_events),
-            (target, 0),
-            "{}",
-            m.model_id()
-        );
-    }
+    run_all_live(&f).await;
     let owner = f.owner().await;
     let reports = within(
         DEADLINE,

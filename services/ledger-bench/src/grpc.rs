@@ -669,27 +669,57 @@ async fn api_leg(
             anyhow::Ok(latencies)
         });
     }
+    finish_leg(
+        api_label(participants),
+        "grpc",
+        tasks,
+        Metered {
+            before,
+            service_before,
+            start,
+        },
+        setup,
+    )
+    .await
+}
+
+/// What a leg's clock and meters were at its start.
+struct Metered {
+    before: Snapshot,
+    service_before: Option<u64>,
+    start: Instant,
+}
+
+/// Wait for a leg's workers and turn their latencies and the meters into its [`Row`].
+async fn finish_leg(
+    label: String,
+    name: &'static str,
+    mut tasks: JoinSet<anyhow::Result<Vec<u32>>>,
+    metered: Metered,
+    setup: &Setup,
+) -> anyhow::Result<Row> {
     let mut latencies: Vec<u32> = Vec::new();
     while let Some(joined) = tasks.join_next().await {
         // The first failure returns; dropping the JoinSet aborts the other workers.
         let mut l = joined.context("a worker panicked")??;
         latencies.append(&mut l);
     }
-    let elapsed = start.elapsed();
-    let used = before.until_now(setup.server).await;
-    let service_secs = service_before
+    let elapsed = metered.start.elapsed();
+    let used = metered.before.until_now(setup.server).await;
+    let service_secs = metered
+        .service_before
         .zip(Service::ticks())
         .map(|(a, b)| sysstat::ticks_to_secs(b.saturating_sub(a)));
     let own = used.cpu.map(|c| c.own_secs);
     let ops = latencies.len() as u64;
     Ok(Row {
-        label: api_label(participants),
+        label,
         leg: Leg {
-            name: "grpc",
+            name,
             ops,
             ops_per_sec: ops as f64 / elapsed.as_secs_f64(),
             latency: stats::latency(&mut latencies),
-            // This process minus the service's threads: the tonic client and the benchmark itself.
+            // This process minus the service's threads: the tonic client (if any) and the benchmark.
             client_cpu_secs: own.map(|o| (o - service_secs.unwrap_or(0.0)).max(0.0)),
             server_cpu_secs: used.server_secs,
             machine_busy_pct: used.cpu.map(|c| c.machine_busy_pct),
@@ -813,32 +843,18 @@ async fn app_leg(
             &runtime,
         );
     }
-    let mut latencies: Vec<u32> = Vec::new();
-    while let Some(joined) = tasks.join_next().await {
-        let mut l = joined.context("a worker panicked")??;
-        latencies.append(&mut l);
-    }
-    let elapsed = start.elapsed();
-    let used = before.until_now(setup.server).await;
-    let service_secs = service_before
-        .zip(Service::ticks())
-        .map(|(a, b)| sysstat::ticks_to_secs(b.saturating_sub(a)));
-    let own = used.cpu.map(|c| c.own_secs);
-    let ops = latencies.len() as u64;
-    Ok(Row {
-        label: app_label(participants),
-        leg: Leg {
-            name: "app",
-            ops,
-            ops_per_sec: ops as f64 / elapsed.as_secs_f64(),
-            latency: stats::latency(&mut latencies),
-            client_cpu_secs: own.map(|o| (o - service_secs.unwrap_or(0.0)).max(0.0)),
-            server_cpu_secs: used.server_secs,
-            machine_busy_pct: used.cpu.map(|c| c.machine_busy_pct),
-            load: used.load,
+    finish_leg(
+        app_label(participants),
+        "app",
+        tasks,
+        Metered {
+            before,
+            service_before,
+            start,
         },
-        service_cpu_secs: service_secs,
-    })
+        setup,
+    )
+    .await
 }
 
 fn ratio_to(rows: &[Row], label: &str, row: &Row) -> Option<f64> {

@@ -585,6 +585,74 @@ async fn a_bulk_pass_whose_reader_stops_reads_on_by_itself() {
     );
 }
 
+#[tokio::test]
+async fn a_rebuild_waiting_for_another_of_its_model_lets_the_shared_reader_feed_the_others() {
+    let f = Fixture::year().await;
+    f.project(CoverageProjector).await;
+    f.project(ComplianceProjector).await;
+    let coverage_before = coverage_digest(&f).await;
+    let compliance_before = digest(f.store().pool(), &ComplianceProjector)
+        .await
+        .unwrap();
+    let owner = f.owner().await;
+    // Another rebuild of coverage "runs": its lock is held on a connection of its own.
+    let mut other = owner.pool().acquire().await.unwrap();
+    sqlx::query("SELECT pg_advisory_lock($1)")
+        .bind(projections::runtime::lock_key("rebuild.coverage"))
+        .execute(&mut *other)
+        .await
+        .unwrap();
+    // Pages of a few events, so the reader would fill the waiting rebuild's feed long before the end.
+    let options = RebuildOptions {
+        batch_size: 3,
+        ..options()
+    };
+    assert!(log_events(&f).await > 20);
+    let (for_coverage, coverage_pages) = feed();
+    let (for_compliance, compliance_pages) = feed();
+    let reader = tokio::spawn({
+        let owner = owner.clone();
+        async move {
+            projections::rebuild::feed_log(&owner, 3, vec![for_coverage, for_compliance]).await
+        }
+    });
+    let waiting = tokio::spawn({
+        let (owner, options) = (owner.clone(), options.clone());
+        async move { rebuild_from(&owner, &CoverageProjector, &options, coverage_pages).await }
+    });
+    // Compliance is rebuilt from the shared reader while coverage waits for the other rebuild.
+    let compliance = within(
+        DEADLINE,
+        "compliance while coverage waits",
+        rebuild_from(&owner, &ComplianceProjector, &options, compliance_pages),
+    )
+    .await
+    .unwrap();
+    assert_eq!(compliance.before, compliance.after, "{compliance}");
+    assert_eq!(compliance.after, Some(compliance_before));
+    assert!(
+        !waiting.is_finished(),
+        "coverage still waits for the other rebuild"
+    );
+    within(DEADLINE, "the reader", reader)
+        .await
+        .unwrap()
+        .unwrap();
+
+    sqlx::query("SELECT pg_advisory_unlock($1)")
+        .bind(projections::runtime::lock_key("rebuild.coverage"))
+        .execute(&mut *other)
+        .await
+        .unwrap();
+    let coverage = within(DEADLINE, "coverage after the other", waiting)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(coverage.fed_events, 0, "it let its feed go: {coverage}");
+    assert_eq!(coverage.events, log_events(&f).await, "{coverage}");
+    assert_eq!(coverage_digest(&f).await, coverage_before);
+}
+
 /// A read model whose shadow cannot be created (its table does not exist).
 #[derive(Debug, Clone, Copy)]
 struct Missing;

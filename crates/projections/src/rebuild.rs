@@ -55,7 +55,10 @@
 //!   shadow that fails stops taking pages (the others go on); when the reader fails, each shadow reads on
 //!   by itself from its own checkpoint, so a failed reader never loses or repeats an event — the shadow's
 //!   checkpoint is the only thing that says where it is. The reader waits for the slowest shadow (at
-//!   most two pages ahead of it), so memory stays bounded.
+//!   most two pages ahead of it), so memory stays bounded. A rebuild that finds another rebuild of its
+//!   read model running lets its feed go before it waits (and reads the log by itself afterwards): a
+//!   shadow never waits for anything but the reader while it holds a feed, so overlapping `--all`
+//!   rebuilds queue per model instead of waiting for each other through the reader.
 //! - **Identifiers.** DDL is built only from the projector's static table names and its static id, each
 //!   checked to be a plain lower-case identifier; everything else is bound.
 
@@ -678,6 +681,13 @@ impl fmt::Debug for Feeder {
 /// ahead of the slowest shadow by at most this much.
 const PAGES_AHEAD: usize = 2;
 
+impl Pages {
+    /// A feed no reader serves: the bulk pass reads the log by itself.
+    fn none() -> Self {
+        feed().1
+    }
+}
+
 /// A new feed: the reader's end and the bulk pass's end.
 pub fn feed() -> (Feeder, Pages) {
     let (tx, rx) = mpsc::channel(PAGES_AHEAD);
@@ -764,7 +774,8 @@ async fn bulk_pass<P: Projector>(
                 tracing::warn!(
                     projector = projector.id(),
                     %checkpoint,
-                    "the log's reader stopped early; the bulk pass reads on by itself"
+                    "no reader feeds the bulk pass (it stopped early, or was let go while this rebuild \
+                     waited for another); the bulk pass reads on by itself"
                 );
                 return catch_up(
                     store,
@@ -905,12 +916,27 @@ pub async fn rebuild_from<P: Projector>(
     let owner = store.pool();
     let owner_options = PgConnectOptions::clone(&owner.connect_options());
 
-    // Rebuilds of one projector queue (held until this connection closes).
+    // Rebuilds of one projector queue (held until this connection closes). A rebuild that must wait
+    // lets its feed go first: waiting while holding it would stall the shared reader and every other
+    // shadow it feeds, and two `rebuild --all` each waiting for a projector the other holds would wait
+    // for each other forever (through channels Postgres cannot see). It reads the log by itself later.
     let mut rebuild_lock = connect(&owner_options).await?;
-    sqlx::query(sql::LOCK)
-        .bind(lock_key(&format!("rebuild.{id}")))
-        .execute(&mut rebuild_lock)
+    let key = lock_key(&format!("rebuild.{id}"));
+    let locked: bool = sqlx::query_scalar(sql::TRY_LOCK)
+        .bind(key)
+        .fetch_one(&mut rebuild_lock)
         .await?;
+    if !locked {
+        tracing::info!(
+            projector = id,
+            "another rebuild of this read model is running: waiting for it, then reading the log alone"
+        );
+        pages = Pages::none();
+        sqlx::query(sql::LOCK)
+            .bind(key)
+            .execute(&mut rebuild_lock)
+            .await?;
+    }
 
     let mut setup = connect(&owner_options).await?;
     let persistence = if options.unlogged_bulk {

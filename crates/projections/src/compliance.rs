@@ -170,6 +170,7 @@ ORDER BY mm.volunteer_id";
     /// above, the named relevant departments wherever they are registered — that host no team active on
     /// the date, with the teams they host (none of them active on the date).
     pub const HOSTS_WITHOUT_ACTIVE_TEAM: &str = "SELECT h.host_unit_id, h.kind, h.region,
+    (h.region = $1 OR h.city = $1 OR h.province = $1) AS in_region,
     coalesce(array_agg(t.team_id ORDER BY t.team_id) FILTER (WHERE t.team_id IS NOT NULL), '{}')
         AS teams
 FROM compliance_host_units h
@@ -180,7 +181,7 @@ WHERE (h.region = $1 OR h.city = $1 OR h.province = $1
                   JOIN compliance_team_active p ON p.team_id = tt.team_id
                   WHERE tt.host_unit_id = h.host_unit_id AND p.active_from <= $2
                     AND (p.active_until IS NULL OR $2 < p.active_until))
-GROUP BY h.host_unit_id, h.kind, h.region
+GROUP BY h.host_unit_id, h.kind, h.region, h.city, h.province
 ORDER BY h.host_unit_id";
 
     /// Makes the statements of one answer read one snapshot. First statement of its transaction.
@@ -824,7 +825,8 @@ pub async fn compliance(
         if rules.relevant_departments.contains(&host_unit) {
             owed.push(domain::rules::A3);
         }
-        if rules.requires_team(kind) {
+        // A4 is owed by the region's own host units; one listed only as a named department is not.
+        if rules.requires_team(kind) && row.try_get::<bool, _>("in_region")? {
             owed.push(domain::rules::A4);
         }
         for rule in owed {

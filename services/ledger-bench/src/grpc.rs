@@ -255,6 +255,7 @@ async fn api_legs(
         );
         let mut rows = Vec::new();
         for &p in &args.participants {
+            projectors_caught_up(args, setup, db).await?;
             append::checkpoint(setup, warned).await;
             rows.push(
                 api_leg(args, setup, &service, &channels, &teams, p)
@@ -262,6 +263,7 @@ async fn api_legs(
                     .with_context(|| format!("{} leg", api_label(p)))?,
             );
             if args.in_process {
+                projectors_caught_up(args, setup, db).await?;
                 append::checkpoint(setup, warned).await;
                 rows.push(
                     app_leg(args, setup, &service, &teams, p)
@@ -275,6 +277,37 @@ async fn api_legs(
     .await;
     service.stop().await;
     result
+}
+
+/// Whether an event lies after the oldest projector checkpoint (some projector has not applied it).
+const PROJECTOR_BACKLOG: &str = "SELECT EXISTS (SELECT 1 FROM events e
+WHERE (e.tx_id, e.position) > (SELECT c.tx_id, c.position FROM projection_checkpoints c
+                               ORDER BY c.tx_id, c.position LIMIT 1)) AS behind";
+
+/// With the projectors on, wait (at most two minutes) until they have applied everything written so
+/// far, so that no leg shares the machine with the previous leg's backlog.
+async fn projectors_caught_up(args: &GrpcArgs, setup: &Setup, db: &str) -> anyhow::Result<()> {
+    if !args.projectors {
+        return Ok(());
+    }
+    let mut c = append::admin(setup, Some(db)).await?;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let behind: bool = sqlx::query_scalar(PROJECTOR_BACKLOG)
+            .fetch_one(&mut c)
+            .await
+            .context("reading the projectors' backlog")?;
+        if !behind {
+            break;
+        }
+        ensure!(
+            Instant::now() < deadline,
+            "the projectors are still behind the log after two minutes"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    c.close().await?;
+    Ok(())
 }
 
 /// `scheme://owner[:pw]@host/db?q` → `scheme://user[:password]@host/db?q` (for the service role).

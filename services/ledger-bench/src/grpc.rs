@@ -673,10 +673,8 @@ async fn api_leg(
             .collect(),
     );
 
-    let before = Snapshot::take(setup.server);
-    let service_before = Service::ticks();
-    let start = Instant::now();
-    let deadline = start + Duration::from_secs(args.base.seconds);
+    let metered = Metered::start(setup);
+    let deadline = metered.start + Duration::from_secs(args.base.seconds);
     let mut tasks = JoinSet::new();
     for (w, (mut client, bearer)) in clients.into_iter().enumerate() {
         let teams = Arc::clone(&teams);
@@ -702,18 +700,7 @@ async fn api_leg(
             anyhow::Ok(latencies)
         });
     }
-    finish_leg(
-        api_label(participants),
-        "grpc",
-        tasks,
-        Metered {
-            before,
-            service_before,
-            start,
-        },
-        setup,
-    )
-    .await
+    finish_leg(api_label(participants), "grpc", tasks, metered, setup).await
 }
 
 /// What a leg's clock and meters were at its start.
@@ -721,6 +708,16 @@ struct Metered {
     before: Snapshot,
     service_before: Option<u64>,
     start: Instant,
+}
+
+impl Metered {
+    fn start(setup: &Setup) -> Self {
+        Self {
+            before: Snapshot::take(setup.server),
+            service_before: Service::ticks(),
+            start: Instant::now(),
+        }
+    }
 }
 
 /// Wait for a leg's workers and turn their latencies and the meters into its [`Row`].
@@ -830,10 +827,8 @@ async fn app_leg(
     }
     let county = RegionCode::parse("regions", COUNTY).map_err(|e| anyhow!("{e}"))?;
 
-    let before = Snapshot::take(setup.server);
-    let service_before = Service::ticks();
-    let start = Instant::now();
-    let deadline = start + Duration::from_secs(args.base.seconds);
+    let metered = Metered::start(setup);
+    let deadline = metered.start + Duration::from_secs(args.base.seconds);
     let mut tasks = JoinSet::new();
     for (w, details) in details.into_iter().enumerate() {
         let ledger = ledger.clone();
@@ -876,18 +871,7 @@ async fn app_leg(
             &runtime,
         );
     }
-    finish_leg(
-        app_label(participants),
-        "app",
-        tasks,
-        Metered {
-            before,
-            service_before,
-            start,
-        },
-        setup,
-    )
-    .await
+    finish_leg(app_label(participants), "app", tasks, metered, setup).await
 }
 
 fn ratio_to(rows: &[Row], label: &str, row: &Row) -> Option<f64> {

@@ -844,12 +844,14 @@ async fn a_rebuild_while_writes_continue_loses_nothing() {
     assert_eq!(progress.parked_events, 0);
 
     // Independent count: every activity written during the test is in the live model exactly once.
-    let participations: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM coverage_participations WHERE team_id = $1")
-            .bind(team.0)
-            .fetch_one(f.store().pool())
-            .await
-            .unwrap();
+    let participations: i64 = sqlx::query_scalar(
+        "SELECT coalesce(sum(cardinality(participants)), 0)::int8 FROM coverage_activities \
+             WHERE team_id = $1",
+    )
+    .bind(team.0)
+    .fetch_one(f.store().pool())
+    .await
+    .unwrap();
     assert_eq!(participations, i64::from(total), "{report}");
 
     // And the whole model equals a second rebuild from scratch (no runner applies during it: stopped).
@@ -933,4 +935,140 @@ async fn the_service_role_can_still_read_and_the_runner_continues_after_a_swap()
     assert_eq!(now.as_of, end);
     stop.send_replace(true);
     within(DEADLINE, "runner stopping", task).await.unwrap();
+}
+
+/// Migration 0009 folds each read model's participation rows into its activity rows, participants (and
+/// their minutes) sorted by volunteer id, exactly as the projectors now write them. Run on a database
+/// migrated to 0008 holding rows in the old shape.
+#[tokio::test]
+async fn migration_0009_folds_participations_into_activity_rows_sorted_by_volunteer() {
+    let cluster = Cluster::shared().unwrap();
+    let name = format!("vl_m9_{}", uuid::Uuid::new_v4().simple());
+    let mut admin =
+        <PgConnection as sqlx::Connection>::connect_with(&cluster.admin_options("postgres"))
+            .await
+            .unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let mut db = <PgConnection as sqlx::Connection>::connect_with(&cluster.admin_options(&name))
+        .await
+        .unwrap();
+    let sql_of = |version: i64| {
+        schema::MIGRATOR
+            .iter()
+            .find(|m| m.version == version)
+            .unwrap()
+            .sql
+            .clone()
+    };
+    // sqlx's bookkeeping table, which migration 0001 grants the service to read.
+    sqlx::raw_sql("CREATE TABLE _sqlx_migrations (version bigint PRIMARY KEY)")
+        .execute(&mut db)
+        .await
+        .unwrap();
+    for version in 1..=8 {
+        sqlx::raw_sql(sql_of(version))
+            .execute(&mut db)
+            .await
+            .unwrap();
+    }
+    let (a1, a2, team) = (
+        uuid::Uuid::from_u128(1),
+        uuid::Uuid::from_u128(2),
+        uuid::Uuid::from_u128(9),
+    );
+    let (v_low, v_mid, v_high) = (
+        uuid::Uuid::from_u128(10),
+        uuid::Uuid::from_u128(20),
+        uuid::Uuid::from_u128(30),
+    );
+    // Inserted out of volunteer order; a2 is voided.
+    sqlx::query(
+        "INSERT INTO coverage_participations (activity_id, volunteer_id, team_id, on_date, voided)
+         VALUES ($1, $3, $6, '2024-03-05', false), ($1, $4, $6, '2024-03-05', false),
+                ($1, $5, $6, '2024-03-05', false), ($2, $4, $6, '2024-05-31', true)",
+    )
+    .bind(a1)
+    .bind(a2)
+    .bind(v_high)
+    .bind(v_low)
+    .bind(v_mid)
+    .bind(team)
+    .execute(&mut db)
+    .await
+    .unwrap();
+    for sql in [
+        "INSERT INTO compliance_activities (activity_id, team_id, on_date, voided)
+         VALUES ($1, $6, '2024-03-05', false), ($2, $6, '2024-05-31', true)",
+        "INSERT INTO compliance_participations (activity_id, volunteer_id)
+         VALUES ($1, $3), ($1, $4), ($1, $5), ($2, $4)",
+        "INSERT INTO service_record_activities
+             (activity_id, team_id, on_date, revision, voided, stream_version)
+         VALUES ($1, $6, '2024-03-05', 1, false, 0), ($2, $6, '2024-05-31', 1, true, 1)",
+        "INSERT INTO service_record_participations (activity_id, volunteer_id, minutes)
+         VALUES ($1, $3, 30), ($1, $4, 10), ($1, $5, 20), ($2, $4, 40)",
+    ] {
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(a1)
+            .bind(a2)
+            .bind(v_high)
+            .bind(v_low)
+            .bind(v_mid)
+            .bind(team)
+            .execute(&mut db)
+            .await
+            .unwrap();
+    }
+
+    sqlx::raw_sql(sql_of(9)).execute(&mut db).await.unwrap();
+
+    let sorted = vec![v_low, v_mid, v_high];
+    let coverage: Vec<(uuid::Uuid, uuid::Uuid, NaiveDate, bool, Vec<uuid::Uuid>)> = sqlx::query_as(
+        "SELECT activity_id, team_id, on_date, voided, participants FROM coverage_activities
+         ORDER BY activity_id",
+    )
+    .fetch_all(&mut db)
+    .await
+    .unwrap();
+    assert_eq!(
+        coverage,
+        vec![
+            (a1, team, date(2024, 3, 5), false, sorted.clone()),
+            (a2, team, date(2024, 5, 31), true, vec![v_low]),
+        ]
+    );
+    let compliance: Vec<(uuid::Uuid, Vec<uuid::Uuid>)> = sqlx::query_as(
+        "SELECT activity_id, participants FROM compliance_activities ORDER BY activity_id",
+    )
+    .fetch_all(&mut db)
+    .await
+    .unwrap();
+    assert_eq!(compliance, vec![(a1, sorted.clone()), (a2, vec![v_low])]);
+    let served: Vec<(uuid::Uuid, Vec<uuid::Uuid>, Vec<i32>)> = sqlx::query_as(
+        "SELECT activity_id, participants, minutes FROM service_record_activities
+         ORDER BY activity_id",
+    )
+    .fetch_all(&mut db)
+    .await
+    .unwrap();
+    assert_eq!(
+        served,
+        vec![(a1, sorted, vec![10, 20, 30]), (a2, vec![v_low], vec![40])],
+        "minutes follow their volunteers"
+    );
+    let gone: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename IN
+         ('coverage_participations', 'compliance_participations', 'service_record_participations')",
+    )
+    .fetch_one(&mut db)
+    .await
+    .unwrap();
+    assert_eq!(gone, 0, "the participation tables are dropped");
+    drop(db);
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE {name}")))
+        .execute(&mut admin)
+        .await
+        .unwrap();
 }

@@ -99,6 +99,40 @@ where
     out.into_iter().map(|(_, run)| run).collect()
 }
 
+/// Lists of varying length bound as one flat array: the list of row `i` is `(flat)[first[i]:last[i]]`
+/// (one-based bounds, as Postgres slices arrays), so a run of rows that each carry a list (an activity's
+/// participants) is still one `unnest(…)` statement, e.g. `($6::uuid[])[u.first:u.last]`. An empty list
+/// has `last = first - 1`, which slices to `'{}'`.
+#[derive(Debug)]
+pub struct Lists<T> {
+    pub first: Vec<i32>,
+    pub last: Vec<i32>,
+    pub flat: Vec<T>,
+}
+
+impl<T> Default for Lists<T> {
+    fn default() -> Self {
+        Self {
+            first: Vec::new(),
+            last: Vec::new(),
+            flat: Vec::new(),
+        }
+    }
+}
+
+impl<T> Lists<T> {
+    /// Append the next row's list. `None` when the flat array would pass `i32::MAX` elements (a bind
+    /// that large could not be sent anyway).
+    pub fn push(&mut self, list: impl IntoIterator<Item = T>) -> Option<()> {
+        let first = i32::try_from(self.flat.len()).ok()?.checked_add(1)?;
+        self.flat.extend(list);
+        let last = i32::try_from(self.flat.len()).ok()?;
+        self.first.push(first);
+        self.last.push(last);
+        Some(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -278,5 +312,33 @@ mod tests {
         let ops = [Op::Insert(1), Op::Insert(1), Op::Insert(1)];
         assert_eq!(runs(&ops, kind, key), vec![&ops[..]]);
         assert!(runs::<Op, u8, u8>(&[], kind, key).is_empty());
+    }
+
+    #[test]
+    fn lists_slice_back_into_each_rows_list_with_one_based_bounds() {
+        let mut lists = Lists::default();
+        for list in [vec![1, 2], vec![], vec![3]] {
+            assert_eq!(lists.push(list), Some(()));
+        }
+        assert_eq!(lists.flat, vec![1, 2, 3]);
+        assert_eq!(lists.first, vec![1, 3, 3], "one-based first elements");
+        assert_eq!(
+            lists.last,
+            vec![2, 2, 3],
+            "an empty list ends before it starts"
+        );
+        let slice = |i: usize| {
+            let (f, l) = (lists.first[i], lists.last[i]);
+            if l < f {
+                Vec::new()
+            } else {
+                lists.flat[usize::try_from(f - 1).unwrap_or(0)..usize::try_from(l).unwrap_or(0)]
+                    .to_vec()
+            }
+        };
+        assert_eq!(
+            (slice(0), slice(1), slice(2)),
+            (vec![1, 2], vec![], vec![3])
+        );
     }
 }

@@ -32,7 +32,8 @@
 //! - An answer states how many events the projector has parked and the checkpoint it reflects.
 //! - Writes are set-based per run (`crate::batch`): a batch's events are decoded into operations, and each
 //!   run of consecutive operations of one kind touching distinct rows is written by one statement over
-//!   `unnest` (a run of activity records by two: the activities, then their participants).
+//!   `unnest`. An activity is one row with its participants as an array (`crate::activity_rows`); a
+//!   volunteer's activities are found through the teams they have belonged to.
 
 use chrono::{Datelike, NaiveDate};
 use domain::DomainEvent;
@@ -48,6 +49,7 @@ use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool, Postgres, Row, Transaction};
 use uuid::Uuid;
 
+use crate::activity_rows::{self, ActivityColumns};
 use crate::batch;
 use crate::error::{ApplyError, ProjectionError};
 use crate::runtime::Projector;
@@ -103,24 +105,16 @@ ON CONFLICT (volunteer_id, team_id, joined_on) DO UPDATE SET left_on = NULL";
 FROM unnest($1::uuid[], $2::uuid[], $3::date[]) AS u(volunteer_id, team_id, left_on)
 WHERE m.volunteer_id = u.volunteer_id AND m.team_id = u.team_id AND m.left_on IS NULL";
 
-    /// Binds: $1 activities (distinct), $2 teams, $3 dates. Records each activity or, for a correction,
-    /// replaces its team and date, and forgets its participants (written next by [`PARTICIPATE`]). The
-    /// two parts touch different tables, so their order within the statement does not matter. The
-    /// participants are found with `= ANY($1)`, which the planner can answer from the primary key's
-    /// index, rather than by joining the run to the whole table (a scan of every participation per run).
-    pub const RECORD_ACTIVITIES: &str = "WITH u AS (
-    SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::date[]) AS u(activity_id, team_id, on_date)
-), upserted AS (
-    INSERT INTO compliance_activities (activity_id, team_id, on_date)
-    SELECT activity_id, team_id, on_date FROM u
-    ON CONFLICT (activity_id) DO UPDATE SET team_id = EXCLUDED.team_id, on_date = EXCLUDED.on_date
-)
-DELETE FROM compliance_participations p WHERE p.activity_id = ANY($1::uuid[])";
-
-    /// Binds: $1 activities, $2 volunteers — one element per participation.
-    pub const PARTICIPATE: &str =
-        "INSERT INTO compliance_participations (activity_id, volunteer_id)
-SELECT * FROM unnest($1::uuid[], $2::uuid[])";
+    /// Binds: $1 activities (distinct), $2 teams, $3 dates, $4/$5 each activity's slice of $6, its
+    /// participants sorted by id (`crate::activity_rows`). Records an activity or, for a correction,
+    /// replaces its date and participants.
+    pub const RECORD_ACTIVITIES: &str = "INSERT INTO compliance_activities
+(activity_id, team_id, on_date, participants)
+SELECT u.activity_id, u.team_id, u.on_date, ($6::uuid[])[u.first:u.last]
+FROM unnest($1::uuid[], $2::uuid[], $3::date[], $4::int4[], $5::int4[])
+    AS u(activity_id, team_id, on_date, first, last)
+ON CONFLICT (activity_id) DO UPDATE SET
+    team_id = EXCLUDED.team_id, on_date = EXCLUDED.on_date, participants = EXCLUDED.participants";
 
     /// Binds: $1 activities.
     pub const VOID: &str =
@@ -158,9 +152,10 @@ ORDER BY t.team_id";
 )
 SELECT mm.volunteer_id, mm.teams,
     coalesce((SELECT array_agg(a.activity_id ORDER BY a.on_date, a.activity_id)
-              FROM compliance_participations x
-              JOIN compliance_activities a ON a.activity_id = x.activity_id
-              WHERE x.volunteer_id = mm.volunteer_id AND NOT a.voided
+              FROM compliance_activities a
+              WHERE a.team_id IN (SELECT x.team_id FROM compliance_memberships x
+                                  WHERE x.volunteer_id = mm.volunteer_id)
+                AND mm.volunteer_id = ANY(a.participants) AND NOT a.voided
                 AND a.on_date BETWEEN $3 AND $2), '{}') AS counted
 FROM members mm
 ORDER BY mm.volunteer_id";
@@ -312,7 +307,6 @@ impl Projector for ComplianceProjector {
             "compliance_team_active",
             "compliance_memberships",
             "compliance_activities",
-            "compliance_participations",
         ]
     }
 
@@ -416,9 +410,7 @@ impl Op {
             Self::Leave {
                 volunteer, team, ..
             } => Some(Key::Membership(*volunteer, *team)),
-            // An upsert of the activity, then a delete and inserts of its participations: one statement
-            // may not upsert a row twice, and a repeated activity's participants of both records would
-            // follow a single forget.
+            // One statement may not upsert a row twice.
             Self::Record { activity, .. } => Some(Key::Activity(*activity)),
             // Inserts of new rows (a repeated one fails in both paths alike) and an idempotent update of
             // whole activities.
@@ -506,10 +498,9 @@ fn record(activity: Uuid, details: &ActivityDetails) -> Op {
         activity,
         team: details.team_id.0,
         on: details.date,
-        participants: details
-            .participants
-            .iter()
-            .map(|p| p.volunteer_id.0)
+        participants: activity_rows::participants(details)
+            .into_iter()
+            .map(|(volunteer, _)| volunteer)
             .collect(),
     }
 }
@@ -532,10 +523,7 @@ fn decode_activity(event: &RecordedEvent, ops: &mut Vec<Op>) -> Result<(), Apply
     Ok(())
 }
 
-/// Write one run (operations of one kind, no row touched twice) with one statement — two for a run of
-/// [`Op::Record`]: the activities (upserted, their participants forgotten), then all their participants.
-/// As the run's activities are distinct and each op touches only its own activity's rows, that equals
-/// each op's upsert, forget and inserts in turn.
+/// Write one run (operations of one kind, no row touched twice) with one statement.
 async fn write(conn: &mut PgConnection, run: &[Op]) -> Result<(), ApplyError> {
     let Some(first) = run.first() else {
         return Ok(());
@@ -635,8 +623,7 @@ async fn write(conn: &mut PgConnection, run: &[Op]) -> Result<(), ApplyError> {
                 .bind(dates)
         }
         Op::Record { .. } => {
-            let (mut activities, mut teams, mut dates) = (vec![], vec![], vec![]);
-            let (mut of_activity, mut volunteers) = (vec![], vec![]);
+            let mut columns = ActivityColumns::default();
             for op in run {
                 if let Op::Record {
                     activity,
@@ -645,27 +632,10 @@ async fn write(conn: &mut PgConnection, run: &[Op]) -> Result<(), ApplyError> {
                     participants,
                 } = op
                 {
-                    activities.push(*activity);
-                    teams.push(*team);
-                    dates.push(*on);
-                    for volunteer in participants {
-                        of_activity.push(*activity);
-                        volunteers.push(*volunteer);
-                    }
+                    columns.push(*activity, *team, *on, participants.iter().copied())?;
                 }
             }
-            sqlx::query(sql::RECORD_ACTIVITIES)
-                .bind(activities)
-                .bind(teams)
-                .bind(dates)
-                .execute(&mut *conn)
-                .await?;
-            if volunteers.is_empty() {
-                return Ok(());
-            }
-            sqlx::query(sql::PARTICIPATE)
-                .bind(of_activity)
-                .bind(volunteers)
+            columns.bind(sql::RECORD_ACTIVITIES)
         }
         Op::Void { .. } => {
             let activities: Vec<Uuid> = run

@@ -13,6 +13,10 @@
 //!   code: everything below it); a person in several teams counts once.
 //! - **Active volunteers** are those registered volunteers with at least one participation in a
 //!   non-voided activity dated from 1 January of the date's year up to the date (so active ≤ registered).
+//! - **One row per activity**, its participants an array sorted by id (`coverage_activities`), not a
+//!   row per participation: a correction rewrites the row, a void marks it. The active count finds a
+//!   member's activities through the teams the member has belonged to, which holds because the domain
+//!   accepts only members of the team on the date as participants (docs/adr/0012).
 //! - **Population** is the latest recorded year not after the date's year, shown with its year and source.
 //! - **Arithmetic** is the domain's integer A1 arithmetic ([`domain::region::passes`],
 //!   [`domain::region::shortfall`]); the ratio is a fraction of integers ([`Per100k`]) shown as a decimal
@@ -33,6 +37,7 @@ use eventstore::{RecordedEvent, Token};
 use sqlx::{PgConnection, PgPool, Row};
 use uuid::Uuid;
 
+use crate::activity_rows::{self, ActivityColumns};
 use crate::batch;
 use crate::error::{ApplyError, ProjectionError};
 use crate::runtime::Projector;
@@ -94,18 +99,20 @@ ON CONFLICT (volunteer_id, team_id, joined_on) DO UPDATE SET left_on = NULL";
 FROM unnest($1::uuid[], $2::uuid[], $3::date[]) AS u(volunteer_id, team_id, left_on)
 WHERE m.volunteer_id = u.volunteer_id AND m.team_id = u.team_id AND m.left_on IS NULL";
 
-    /// Binds: $1 activities, $2 volunteers, $3 teams, $4 dates — one element per participation.
-    pub const PARTICIPATE: &str =
-        "INSERT INTO coverage_participations (activity_id, volunteer_id, team_id, on_date)
-SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::date[])";
-
-    /// Binds: $1 activities.
-    pub const FORGET_PARTICIPATIONS: &str =
-        "DELETE FROM coverage_participations WHERE activity_id = ANY($1)";
+    /// Binds: $1 activities (distinct), $2 teams, $3 dates, $4/$5 each activity's slice of $6, its
+    /// participants sorted by id (`crate::batch::Lists`). Records an activity or, for a correction,
+    /// replaces its date and participants (its team never changes; a voided one is never corrected).
+    pub const RECORD_ACTIVITIES: &str = "INSERT INTO coverage_activities
+(activity_id, team_id, on_date, participants)
+SELECT u.activity_id, u.team_id, u.on_date, ($6::uuid[])[u.first:u.last]
+FROM unnest($1::uuid[], $2::uuid[], $3::date[], $4::int4[], $5::int4[])
+    AS u(activity_id, team_id, on_date, first, last)
+ON CONFLICT (activity_id) DO UPDATE SET
+    team_id = EXCLUDED.team_id, on_date = EXCLUDED.on_date, participants = EXCLUDED.participants";
 
     /// Binds: $1 activities.
     pub const VOID: &str =
-        "UPDATE coverage_participations SET voided = true WHERE activity_id = ANY($1)";
+        "UPDATE coverage_activities SET voided = true WHERE activity_id = ANY($1)";
 
     /// Binds: $1 regions, $2 years, $3 populations, $4 sources.
     pub const POPULATION: &str = "INSERT INTO coverage_populations (region, year, population, source)
@@ -123,13 +130,21 @@ ON CONFLICT (region, year) DO UPDATE SET population = EXCLUDED.population, sourc
       AND EXISTS (SELECT FROM coverage_team_active a
                   WHERE a.team_id = t.team_id AND a.active_from <= $2
                     AND (a.active_until IS NULL OR $2 < a.active_until))
+), active AS (
+    -- A participant is a member of the activity's team on its date (the domain checks it when the
+    -- activity is recorded or corrected), so a member's activities are among those of the teams the
+    -- member has belonged to: the (team, date) index finds them without a row per participation.
+    SELECT DISTINCT p.volunteer_id
+    FROM coverage_activities a
+    CROSS JOIN LATERAL unnest(a.participants) AS p(volunteer_id)
+    WHERE a.team_id IN (SELECT m.team_id FROM coverage_memberships m
+                        WHERE m.volunteer_id IN (SELECT volunteer_id FROM members))
+      AND NOT a.voided AND a.on_date BETWEEN $3 AND $2
 )
 SELECT
     (SELECT count(*) FROM members) AS registered,
     (SELECT count(*) FROM members mm
-     WHERE EXISTS (SELECT FROM coverage_participations p
-                   WHERE p.volunteer_id = mm.volunteer_id AND NOT p.voided
-                     AND p.on_date BETWEEN $3 AND $2)) AS active,
+     WHERE mm.volunteer_id IN (SELECT p.volunteer_id FROM active p)) AS active,
     pop.year AS population_year,
     pop.population,
     pop.source AS population_source,
@@ -192,7 +207,7 @@ impl Projector for CoverageProjector {
             "coverage_team_active",
             "coverage_memberships",
             "coverage_populations",
-            "coverage_participations",
+            "coverage_activities",
         ]
     }
 
@@ -258,15 +273,12 @@ enum Op {
         team: Uuid,
         on: NaiveDate,
     },
-    /// One row per participant.
-    Participate {
+    /// An activity as recorded or corrected: its team, date and participants (sorted by id).
+    Record {
         activity: Uuid,
-        volunteer: Uuid,
         team: Uuid,
         on: NaiveDate,
-    },
-    ForgetParticipations {
-        activity: Uuid,
+        participants: Vec<Uuid>,
     },
     Void {
         activity: Uuid,
@@ -287,6 +299,7 @@ enum Key {
     Membership(Uuid, Uuid),
     MembershipDay(Uuid, Uuid, NaiveDate),
     Region(String, i32),
+    Activity(Uuid),
 }
 
 impl Op {
@@ -305,12 +318,12 @@ impl Op {
             Self::Population { region, year, .. } => {
                 Some(Key::Region(region.as_str().to_owned(), *year))
             }
-            // Inserts of new rows (a repeated one fails in both paths alike) and deletes/updates of
-            // whole activities (idempotent).
-            Self::RegisterTeam { .. }
-            | Self::Participate { .. }
-            | Self::ForgetParticipations { .. }
-            | Self::Void { .. } => None,
+            // A recording and its correction in one batch upsert one row: never in one statement.
+            Self::Record { activity, .. } | Self::Void { activity } => {
+                Some(Key::Activity(*activity))
+            }
+            // Inserts of new rows (a repeated one fails in both paths alike).
+            Self::RegisterTeam { .. } => None,
         }
     }
 }
@@ -369,13 +382,16 @@ fn decode_volunteer(event: &RecordedEvent, ops: &mut Vec<Op>) -> Result<(), Appl
     Ok(())
 }
 
-fn participate(ops: &mut Vec<Op>, activity: Uuid, details: &ActivityDetails) {
-    ops.extend(details.participants.iter().map(|p| Op::Participate {
+fn record(ops: &mut Vec<Op>, activity: Uuid, details: &ActivityDetails) {
+    ops.push(Op::Record {
         activity,
-        volunteer: p.volunteer_id.0,
         team: details.team_id.0,
         on: details.date,
-    }));
+        participants: activity_rows::participants(details)
+            .into_iter()
+            .map(|(volunteer, _)| volunteer)
+            .collect(),
+    });
 }
 
 fn decode_activity(event: &RecordedEvent, ops: &mut Vec<Op>) -> Result<(), ApplyError> {
@@ -388,12 +404,9 @@ fn decode_activity(event: &RecordedEvent, ops: &mut Vec<Op>) -> Result<(), Apply
                     r.activity_id, event.stream_id
                 )));
             }
-            participate(ops, activity, &r.details);
+            record(ops, activity, &r.details);
         }
-        ActivityEvent::Corrected(c) => {
-            ops.push(Op::ForgetParticipations { activity });
-            participate(ops, activity, &c.details);
-        }
+        ActivityEvent::Corrected(c) => record(ops, activity, &c.details),
         ActivityEvent::Voided(_) => ops.push(Op::Void { activity }),
     }
     Ok(())
@@ -496,44 +509,30 @@ async fn write(conn: &mut PgConnection, run: &[Op]) -> Result<(), ApplyError> {
                 .bind(teams)
                 .bind(dates)
         }
-        Op::Participate { .. } => {
-            let mut cols = (vec![], vec![], vec![], vec![]);
+        Op::Record { .. } => {
+            let mut columns = ActivityColumns::default();
             for op in run {
-                if let Op::Participate {
+                if let Op::Record {
                     activity,
-                    volunteer,
                     team,
                     on,
+                    participants,
                 } = op
                 {
-                    cols.0.push(*activity);
-                    cols.1.push(*volunteer);
-                    cols.2.push(*team);
-                    cols.3.push(*on);
+                    columns.push(*activity, *team, *on, participants.iter().copied())?;
                 }
             }
-            sqlx::query(sql::PARTICIPATE)
-                .bind(cols.0)
-                .bind(cols.1)
-                .bind(cols.2)
-                .bind(cols.3)
+            columns.bind(sql::RECORD_ACTIVITIES)
         }
-        Op::ForgetParticipations { .. } | Op::Void { .. } => {
+        Op::Void { .. } => {
             let activities: Vec<Uuid> = run
                 .iter()
                 .filter_map(|op| match op {
-                    Op::ForgetParticipations { activity } | Op::Void { activity } => {
-                        Some(*activity)
-                    }
+                    Op::Void { activity } => Some(*activity),
                     _ => None,
                 })
                 .collect();
-            let statement = if matches!(first, Op::Void { .. }) {
-                sql::VOID
-            } else {
-                sql::FORGET_PARTICIPATIONS
-            };
-            sqlx::query(statement).bind(activities)
+            sqlx::query(sql::VOID).bind(activities)
         }
         Op::Population { .. } => {
             let mut cols = (vec![], vec![], vec![], vec![]);

@@ -16,6 +16,7 @@
 //! - **No personal data.** Projectors never decrypt; read models hold ids, codes, dates and counts.
 //! - SQL lives in constants with binds only.
 
+mod activity_rows;
 pub mod audit_history;
 pub mod batch;
 pub mod compliance;

@@ -16,16 +16,14 @@
 //!   last changed it, and a change applies only when the event's version is newer; registrations,
 //!   memberships and certificates are inserted once. Applying the same events again changes nothing.
 //! - **Writes are set-based per run** ([`crate::batch`]): the events of a batch are decoded into operations
-//!   first, then written run by run, one multi-row statement (`unnest`) per run. A run of activity
-//!   recordings takes two: the upsert of the activities, which also forgets the participants of those it
-//!   changed and returns them, then the insert of those activities' new participants (one statement
-//!   cannot do both: the order of its sub-statements is not defined, and a participant who stays would
-//!   collide with their old row). An operation whose outcome depends on the row's earlier state (the
-//!   version-guarded upserts and updates of an activity, first-wins registrations and certificates) is
-//!   keyed by its row, so a run never holds two of them for one row.
+//!   first, then written run by run, one multi-row statement (`unnest`) per run. An activity is one row
+//!   with its participants and their minutes as arrays (`crate::activity_rows`); a volunteer's
+//!   activities are found through the teams they have joined. An operation whose outcome depends on the
+//!   row's earlier state (the version-guarded upserts and updates of an activity, first-wins
+//!   registrations and certificates) is keyed by its row, so a run never holds two of them for one row.
 //! - **Runs are grouped by kind** ([`crate::batch::grouped_runs`]): operations on different keys commute
 //!   whatever their kinds. Each statement reads and writes only the rows its operation's key names — a
-//!   team, a volunteer, an activity (its row and its participations: the version guard reads only that
+//!   team, a volunteer, an activity (its one row, participants included: the version guard reads only that
 //!   row), a certificate (its activities come from the event, nothing is read) — and a membership (no
 //!   key) is a row only joins write, each join of it alike (`ON CONFLICT DO NOTHING`); no table has a
 //!   foreign key or a trigger. So an operation may join the last run of its kind past runs that do not
@@ -40,8 +38,6 @@
 //!   a cursor, so a page never shifts. One snapshot per answer, which states the parked events and the
 //!   checkpoint it reflects.
 
-use std::collections::HashSet;
-
 use chrono::{Datelike, NaiveDate};
 use domain::DomainEvent;
 use domain::activity::{ActivityDetails, ActivityEvent};
@@ -54,6 +50,7 @@ use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool, Row};
 use uuid::Uuid;
 
+use crate::activity_rows::{self, ActivityColumns};
 use crate::batch;
 use crate::compliance::{answer_state, instance_uuid, region_of, snapshot, year_start};
 use crate::error::{ApplyError, ProjectionError};
@@ -93,28 +90,20 @@ ON CONFLICT (volunteer_id) DO NOTHING";
 SELECT * FROM unnest($1::uuid[], $2::uuid[])
 ON CONFLICT (volunteer_id, team_id) DO NOTHING";
 
-    /// Binds: $1 activities, $2 teams, $3 dates, $4 revisions, $5 stream versions. An activity changes
-    /// only when the event is newer than what its row holds; the participants of the changed ones are
-    /// deleted (found with `= ANY`, which the primary key's index can answer, not by joining the changed
-    /// ones to the whole table), and their ids returned (the caller inserts their new participants).
-    pub const RECORD_ACTIVITIES: &str = "WITH changed AS (
-    INSERT INTO service_record_activities (activity_id, team_id, on_date, revision, stream_version)
-    SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::date[], $4::int4[], $5::int8[])
-    ON CONFLICT (activity_id) DO UPDATE SET
-        team_id = EXCLUDED.team_id, on_date = EXCLUDED.on_date, revision = EXCLUDED.revision,
-        stream_version = EXCLUDED.stream_version
-    WHERE service_record_activities.stream_version < EXCLUDED.stream_version
-    RETURNING activity_id
-), forgotten AS (
-    DELETE FROM service_record_participations p
-    WHERE p.activity_id = ANY (ARRAY(SELECT activity_id FROM changed))
-)
-SELECT activity_id FROM changed";
-
-    /// Binds: $1 activities, $2 volunteers, $3 minutes — one element per participant.
-    pub const PARTICIPATE: &str =
-        "INSERT INTO service_record_participations (activity_id, volunteer_id, minutes)
-SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::int4[])";
+    /// Binds: $1 activities, $2 teams, $3 dates, $4/$5 each activity's slice of $6 (its participants,
+    /// sorted by id) and of $9 (their minutes, in the same order), $7 revisions, $8 stream versions. An
+    /// activity changes only when the event is newer than what its row holds.
+    pub const RECORD_ACTIVITIES: &str = "INSERT INTO service_record_activities
+(activity_id, team_id, on_date, revision, stream_version, participants, minutes)
+SELECT u.activity_id, u.team_id, u.on_date, u.revision, u.stream_version,
+    ($6::uuid[])[u.first:u.last], ($9::int4[])[u.first:u.last]
+FROM unnest($1::uuid[], $2::uuid[], $3::date[], $4::int4[], $5::int4[], $7::int4[], $8::int8[])
+    AS u(activity_id, team_id, on_date, first, last, revision, stream_version)
+ON CONFLICT (activity_id) DO UPDATE SET
+    team_id = EXCLUDED.team_id, on_date = EXCLUDED.on_date, revision = EXCLUDED.revision,
+    stream_version = EXCLUDED.stream_version, participants = EXCLUDED.participants,
+    minutes = EXCLUDED.minutes
+WHERE service_record_activities.stream_version < EXCLUDED.stream_version";
 
     /// Binds: $1 activities, $2 stream versions.
     pub const VOID: &str =
@@ -149,11 +138,13 @@ ON CONFLICT (certificate_id) DO NOTHING";
     pub const TEAMS: &str =
         "SELECT team_id FROM service_record_memberships WHERE volunteer_id = $1 ORDER BY team_id";
 
-    /// Binds: $1 volunteer, $2 first day, $3 last day (NULL: every year). Non-voided activities only.
-    pub const SERVED: &str = "SELECT a.activity_id, a.team_id, a.on_date, a.revision, p.minutes
-FROM service_record_participations p
-JOIN service_record_activities a ON a.activity_id = p.activity_id
-WHERE p.volunteer_id = $1 AND NOT a.voided
+    /// Binds: $1 volunteer, $2 first day, $3 last day (NULL: every year). Non-voided activities only,
+    /// found through the volunteer's teams (`crate::activity_rows`).
+    pub const SERVED: &str = "SELECT a.activity_id, a.team_id, a.on_date, a.revision,
+    a.minutes[array_position(a.participants, $1)] AS minutes
+FROM service_record_activities a
+WHERE a.team_id IN (SELECT m.team_id FROM service_record_memberships m WHERE m.volunteer_id = $1)
+  AND $1 = ANY(a.participants) AND NOT a.voided
   AND ($2::date IS NULL OR a.on_date BETWEEN $2 AND $3)
 ORDER BY a.on_date, a.activity_id";
 
@@ -175,9 +166,9 @@ ORDER BY issued_on, certificate_id";
     sum(p.minutes)::bigint AS minutes,
     min(a.on_date) AS first_on,
     max(a.on_date) AS last_on
-FROM service_record_participations p
-JOIN service_record_activities a ON a.activity_id = p.activity_id
+FROM service_record_activities a
 JOIN service_record_teams t ON t.team_id = a.team_id
+CROSS JOIN LATERAL unnest(a.participants, a.minutes) AS p(volunteer_id, minutes)
 WHERE NOT a.voided
   AND a.on_date BETWEEN $1 AND $2
   AND ($3::text IS NULL OR t.region = $3 OR t.city = $3 OR t.province = $3)
@@ -207,7 +198,6 @@ impl Projector for ServiceRecordProjector {
             "service_record_volunteers",
             "service_record_memberships",
             "service_record_activities",
-            "service_record_participations",
             "service_record_certificates",
         ]
     }
@@ -396,11 +386,7 @@ fn record(
         on: details.date,
         revision,
         version: version_i64(event)?,
-        participants: details
-            .participants
-            .iter()
-            .map(|p| (p.volunteer_id.0, p.minutes))
-            .collect(),
+        participants: activity_rows::participants(details),
     })
 }
 
@@ -552,10 +538,10 @@ async fn write(conn: &mut PgConnection, run: &[&Op]) -> Result<(), ApplyError> {
     Ok(())
 }
 
-/// A run of recordings: upsert the activities (forgetting the participants of those that changed), then
-/// insert the new participants of those that changed — each step one statement for the whole run.
+/// A run of recordings: one upsert of the activities with their participants and minutes.
 async fn record_activities(conn: &mut PgConnection, run: &[&Op]) -> Result<(), ApplyError> {
-    let mut cols = (vec![], vec![], vec![], vec![], vec![]);
+    let mut columns = ActivityColumns::default();
+    let (mut revisions, mut versions, mut minutes) = (vec![], vec![], vec![]);
     for op in run {
         if let Op::Record {
             activity,
@@ -563,50 +549,23 @@ async fn record_activities(conn: &mut PgConnection, run: &[&Op]) -> Result<(), A
             on,
             revision,
             version,
-            ..
-        } = op
-        {
-            cols.0.push(*activity);
-            cols.1.push(*team);
-            cols.2.push(*on);
-            cols.3.push(*revision);
-            cols.4.push(*version);
-        }
-    }
-    let changed: HashSet<Uuid> = sqlx::query_scalar(sql::RECORD_ACTIVITIES)
-        .bind(cols.0)
-        .bind(cols.1)
-        .bind(cols.2)
-        .bind(cols.3)
-        .bind(cols.4)
-        .fetch_all(&mut *conn)
-        .await?
-        .into_iter()
-        .collect();
-    let (mut activities, mut volunteers, mut minutes) = (vec![], vec![], vec![]);
-    for op in run {
-        if let Op::Record {
-            activity,
             participants,
-            ..
         } = op
-            && changed.contains(activity)
         {
-            for (volunteer, m) in participants {
-                activities.push(*activity);
-                volunteers.push(*volunteer);
+            columns.push(*activity, *team, *on, participants.iter().map(|(v, _)| *v))?;
+            revisions.push(*revision);
+            versions.push(*version);
+            for (_, m) in participants {
                 minutes.push(
                     i32::try_from(*m).map_err(|_| ApplyError::Invalid(format!("{m} minutes")))?,
                 );
             }
         }
     }
-    if activities.is_empty() {
-        return Ok(());
-    }
-    sqlx::query(sql::PARTICIPATE)
-        .bind(activities)
-        .bind(volunteers)
+    columns
+        .bind(sql::RECORD_ACTIVITIES)
+        .bind(revisions)
+        .bind(versions)
         .bind(minutes)
         .execute(conn)
         .await?;

@@ -4,8 +4,13 @@
 -- to rows rebuilt from the log. The projectors' checkpoints stay where they are: the converted tables
 -- hold exactly the facts the old ones held.
 --
--- Not compatible with a projector or query of the previous version running while this applies (it
--- writes and reads the dropped tables, and fails loudly): stop the old version's projectors first.
+-- Not compatible with a projector or query of the previous version running while this applies: it
+-- writes and reads the dropped tables. Queries fail (500). A previous version's projector would PARK
+-- the activity events it meets (it classes a missing table as permanent; this version retries instead)
+-- and move on. Upgrade runbook: stop the previous version's projectors first (Kubernetes: scale
+-- deployment/ledger-projector to 0, or LEDGER_PROJECTORS=off on API pods that lead), then start this
+-- version; afterwards `ledger-api parked list coverage` (and compliance, service_record) must be empty —
+-- if not, `ledger-api parked retry <projector>` applies the parked events with this version's code.
 -- Every table here can be dropped and rebuilt from the log (`ledger-api rebuild --all`).
 
 -- ---- coverage: activities instead of participations --------------------------------------------------------

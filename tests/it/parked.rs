@@ -461,3 +461,57 @@ async fn a_release_is_recorded_with_its_reason_and_an_empty_reason_is_refused() 
     assert_eq!(applied(&store, &a).await, vec![3]);
     assert_eq!(parked_count(store.pool(), ID).await.unwrap(), 1);
 }
+
+/// A projector whose table is missing (an older version's projector still running after a migration
+/// replaced its tables) neither parks the event nor moves its checkpoint: the batch is transient and
+/// applies once the table is back.
+#[tokio::test]
+async fn a_missing_read_model_table_is_retried_not_parked() {
+    let (store, db) = setup().await;
+    let s = stream("schema");
+    append(&store, &s, 1, "fine").await;
+    let events = store
+        .read_all_after(eventstore::Token::START, 100)
+        .await
+        .unwrap();
+    let owner = db.owner_pool().await.unwrap();
+    owner
+        .execute("ALTER TABLE parked_test_applied RENAME TO parked_test_applied_away")
+        .await
+        .unwrap();
+    let projector = Flaky::new(&[]);
+
+    let outcome =
+        projections::apply_batch(store.pool(), &*projector, eventstore::Token::START, &events)
+            .await;
+    assert!(
+        matches!(
+            outcome,
+            Err(projections::ProjectionError::Transient { ref stream_id, .. }) if *stream_id == s
+        ),
+        "{outcome:?}"
+    );
+    assert_eq!(parked_count(store.pool(), ID).await.unwrap(), 0);
+
+    owner
+        .execute("ALTER TABLE parked_test_applied_away RENAME TO parked_test_applied")
+        .await
+        .unwrap();
+    let outcome =
+        projections::apply_batch(store.pool(), &*projector, eventstore::Token::START, &events)
+            .await
+            .unwrap();
+    assert!(
+        matches!(
+            outcome,
+            projections::BatchOutcome::Committed {
+                applied: 1,
+                parked: 0,
+                ..
+            }
+        ),
+        "{outcome:?}"
+    );
+    assert_eq!(applied(&store, &s).await, vec![1]);
+    owner.close().await;
+}

@@ -1066,6 +1066,13 @@ async fn migration_0009_folds_participations_into_activity_rows_sorted_by_volunt
     .await
     .unwrap();
     assert_eq!(gone, 0, "the participation tables are dropped");
+    let granted: bool = sqlx::query_scalar(
+        "SELECT has_table_privilege('ledger_service', 'coverage_activities', 'SELECT, INSERT, UPDATE')",
+    )
+    .fetch_one(&mut db)
+    .await
+    .unwrap();
+    assert!(granted, "the service may read and write the new table");
     drop(db);
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE {name}")))
         .execute(&mut admin)

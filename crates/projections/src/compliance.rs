@@ -139,6 +139,11 @@ ORDER BY t.team_id";
     /// A6. Binds: $1 region, $2 date, $3 1 January of the date's year. Every member on the date of a team
     /// of the region active on the date, with those teams and the distinct non-voided activities (any
     /// team) they took part in during the year up to the date.
+    /// A participant is a member of the activity's team on its date (the domain checks it), so the
+    /// activities a member took part in are among those of the teams the member has belonged to: the
+    /// participants of those activities are grouped by volunteer (`crate::activity_rows`). Each member's
+    /// teams and each team's activities of the year are looked up by index (`OFFSET 0` keeps the planner
+    /// from scanning every activity: it cannot estimate how many members a region has).
     pub const VOLUNTEERS: &str = "WITH members AS (
     SELECT m.volunteer_id, array_agg(DISTINCT m.team_id) AS teams
     FROM compliance_memberships m
@@ -149,15 +154,23 @@ ORDER BY t.team_id";
                   WHERE p.team_id = t.team_id AND p.active_from <= $2
                     AND (p.active_until IS NULL OR $2 < p.active_until))
     GROUP BY m.volunteer_id
+), member_teams AS (
+    SELECT DISTINCT x.team_id
+    FROM members mm
+    CROSS JOIN LATERAL (SELECT y.team_id FROM compliance_memberships y
+                        WHERE y.volunteer_id = mm.volunteer_id OFFSET 0) x
+), took_part AS (
+    SELECT p.volunteer_id, array_agg(a.activity_id ORDER BY a.on_date, a.activity_id) AS counted
+    FROM member_teams mt
+    CROSS JOIN LATERAL (SELECT b.activity_id, b.on_date, b.participants FROM compliance_activities b
+                        WHERE b.team_id = mt.team_id AND b.on_date BETWEEN $3 AND $2
+                          AND NOT b.voided OFFSET 0) a
+    CROSS JOIN LATERAL unnest(a.participants) AS p(volunteer_id)
+    GROUP BY p.volunteer_id
 )
-SELECT mm.volunteer_id, mm.teams,
-    coalesce((SELECT array_agg(a.activity_id ORDER BY a.on_date, a.activity_id)
-              FROM compliance_activities a
-              WHERE a.team_id IN (SELECT x.team_id FROM compliance_memberships x
-                                  WHERE x.volunteer_id = mm.volunteer_id)
-                AND mm.volunteer_id = ANY(a.participants) AND NOT a.voided
-                AND a.on_date BETWEEN $3 AND $2), '{}') AS counted
+SELECT mm.volunteer_id, mm.teams, coalesce(tp.counted, '{}') AS counted
 FROM members mm
+LEFT JOIN took_part tp ON tp.volunteer_id = mm.volunteer_id
 ORDER BY mm.volunteer_id";
 
     /// A3/A4. Binds: $1 region, $2 date, $3 the relevant departments the rules name, $4 whether the

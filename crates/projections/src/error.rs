@@ -29,10 +29,14 @@ impl ApplyError {
             Self::Database(sqlx::Error::Database(db)) => {
                 // Class 40 (serialization failure, deadlock), 53 (insufficient resources),
                 // 57 (operator intervention, e.g. shutdown) and 08 (connection) are worth a retry;
-                // constraint and data errors (22, 23, …) are not.
+                // constraint and data errors (22, 23, …) are not. A missing table or column (42P01,
+                // 42703) is the schema, not the event: a projector of an older version running on a
+                // newer schema (migration 0009 replaced tables) must stop advancing and retry — an
+                // upgrade stops it — rather than park every event it meets and move its checkpoint on.
                 let code = db.code();
                 let class = code.as_deref().map(|c| c.get(..2).unwrap_or(c));
                 !matches!(class, Some("40" | "53" | "57" | "08"))
+                    && !matches!(code.as_deref(), Some("42P01" | "42703"))
             }
             Self::Database(_) => false,
         }

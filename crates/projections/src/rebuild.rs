@@ -27,8 +27,7 @@
 //!   row in one join) instead of being checked row by row (a lookup and a row lock of the parent per
 //!   child row). That cannot change what the bulk pass writes, because no projector statement relies on a
 //!   foreign key to decide anything: a child row is written only after its parent — by the same
-//!   statement (a team and its first active period), in the same run right after it (an activity's
-//!   participations), or by a later event of the same stream (a reinstatement after the registration; a
+//!   statement (a team and its first active period), or by a later event of the same stream (a reinstatement after the registration; a
 //!   stream behind a parked event is parked whole) — and no parent row is ever deleted; so the
 //!   constraint would never have fired. Should that ever be wrong, the `ADD CONSTRAINT` fails and the
 //!   rebuild fails with nothing swapped. The second pass and the swap run with every constraint and

@@ -277,7 +277,7 @@ enum Op {
         on: NaiveDate,
         revision: i32,
         version: i64,
-        /// Volunteer and minutes; the minutes are checked only when the activity changes (as before).
+        /// Volunteer and minutes, sorted by volunteer (`crate::activity_rows`).
         participants: Vec<(Uuid, u32)>,
     },
     Void {
@@ -433,8 +433,7 @@ fn decode_certificate(event: &RecordedEvent, ops: &mut Vec<Op>) -> Result<(), Ap
     Ok(())
 }
 
-/// Write one run (operations of one kind, no keyed row touched twice): one statement, two for
-/// recordings.
+/// Write one run (operations of one kind, no keyed row touched twice) with one statement.
 async fn write(conn: &mut PgConnection, run: &[&Op]) -> Result<(), ApplyError> {
     let Some(first) = run.first() else {
         return Ok(());

@@ -33,6 +33,10 @@
 //! tables (`RebuildOptions::unlogged_bulk`). Each leg reports events/s over the log's event count (for the rebuild: all
 //! projectors together, one log's worth of events), client and Postgres CPU per event, and per
 //! projector its time and Postgres CPU. The summary is the median of the per-run ratios rebuild/scan.
+//! `--floor` adds a third leg after the rebuild: the rows it wrote, copied again by Postgres alone
+//! (index-less copies filled by `INSERT … SELECT`, then every index built, side by side per read model,
+//! `CHECKPOINT` included) — the cost of writing those rows with nothing else, a bound on any rebuild
+//! that must write them.
 
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -86,6 +90,13 @@ const LOG_SIZE: &str = "SELECT count(*) AS n, count(DISTINCT stream_id) AS strea
 const TYPES: &str =
     "SELECT event_type, count(*) AS n FROM events GROUP BY event_type ORDER BY n DESC";
 const PARKED: &str = "SELECT projector, count(*) AS n FROM projection_parked GROUP BY projector";
+/// The floor leg's scratch schema (dropped before and after the leg).
+const FLOOR_SCHEMA: &str = "bench_floor";
+/// Binds: $1 table. The table's indexes (primary key included) as DDL on the floor's copy of it.
+const FLOOR_INDEXES: &str =
+    "SELECT replace(pg_get_indexdef(i.indexrelid), ' ON public.' || $1 || ' ',
+    ' ON bench_floor.' || $1 || ' ') AS ddl
+FROM pg_index i WHERE i.indrelid = ('public.' || $1)::regclass";
 const COPY_EVENTS: &str = "COPY events (stream_id, stream_version, event_type, schema_version, payload, \
 metadata, occurred_at, recorded_at, prev_hash, hash) FROM STDIN";
 
@@ -151,6 +162,11 @@ pub struct RebuildArgs {
     /// (`RebuildOptions::unlogged_bulk`).
     #[arg(long)]
     unlogged_bulk: bool,
+    /// A third leg per run, the floor: the rows the rebuild wrote, copied again by Postgres alone
+    /// (`INSERT … SELECT` into index-less tables, then every index built; one connection per read model,
+    /// side by side) — what writing those rows costs with no log read, no decoding and no client at all.
+    #[arg(long)]
+    floor: bool,
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -1154,6 +1170,52 @@ async fn rebuild_models(
     Ok(out)
 }
 
+/// The floor leg: every table of `models` copied by Postgres alone into [`FLOOR_SCHEMA`] — an index-less
+/// copy filled by `INSERT … SELECT`, then its indexes built — one connection per read model, side by
+/// side. DDL is built from the projectors' static table names (checked to be plain identifiers) and
+/// from the server's own index definitions.
+async fn floor(pool: &PgPool, models: &[&'static dyn ReadModel]) -> anyhow::Result<()> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for m in models {
+        let (pool, tables) = (pool.clone(), m.model_tables());
+        tasks.spawn(async move {
+            let mut c = pool.acquire().await?;
+            for t in tables {
+                ensure!(
+                    t.chars()
+                        .all(|ch| ch.is_ascii_lowercase() || ch == '_' || ch.is_ascii_digit()),
+                    "table name {t:?}"
+                );
+                c.execute(AssertSqlSafe(format!(
+                    "CREATE TABLE {FLOOR_SCHEMA}.{t} (LIKE public.{t}); \
+                     INSERT INTO {FLOOR_SCHEMA}.{t} SELECT * FROM public.{t}"
+                )))
+                .await?;
+                let ddl: Vec<String> = sqlx::query_scalar(FLOOR_INDEXES)
+                    .bind(*t)
+                    .fetch_all(&mut *c)
+                    .await?;
+                for d in ddl {
+                    c.execute(AssertSqlSafe(d)).await?;
+                }
+            }
+            anyhow::Ok(())
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done??;
+    }
+    Ok(())
+}
+
+async fn drop_floor(pool: &PgPool) -> anyhow::Result<()> {
+    pool.execute(AssertSqlSafe(format!(
+        "DROP SCHEMA IF EXISTS {FLOOR_SCHEMA} CASCADE"
+    )))
+    .await?;
+    Ok(())
+}
+
 pub async fn run(args: RebuildArgs) -> anyhow::Result<()> {
     let db = prepare(&args.db, "rebuild").await?;
     let result = bench(&args, &db).await;
@@ -1229,6 +1291,7 @@ async fn bench(args: &RebuildArgs, db: &Db) -> anyhow::Result<()> {
     let mut ratios = Vec::new();
     let mut scans = Vec::new();
     let mut rebuilds = Vec::new();
+    let mut floors = Vec::new();
     let mut per_projector: HashMap<&'static str, Vec<Sample>> = HashMap::new();
     for i in 1..=args.runs {
         checkpoint(&db.owner_here()).await;
@@ -1259,6 +1322,27 @@ async fn bench(args: &RebuildArgs, db: &Db) -> anyhow::Result<()> {
         ratios.push(rebuild_rate / scan_rate);
         scans.push(scan_rate);
         rebuilds.push(rebuild_rate);
+        if args.floor {
+            drop_floor(&pool).await?;
+            pool.execute(AssertSqlSafe(format!("CREATE SCHEMA {FLOOR_SCHEMA}")))
+                .await?;
+            checkpoint(&db.owner_here()).await;
+            let m = Meter::start(server);
+            floor(&pool, &models).await?;
+            checkpoint(&db.owner_here()).await;
+            let f = m.stop(server);
+            drop_floor(&pool).await?;
+            println!(
+                "| {i} | floor: the rows written again by Postgres alone | {total} | {:.2} | {:.0} | {:.2} | {} | {} | {} |",
+                f.secs,
+                total as f64 / f.secs,
+                (total as f64 / f.secs) / scan_rate,
+                us_per(f.client_secs, total),
+                us_per(f.server_secs, total),
+                f.busy_pct.map_or("-".to_owned(), |b| format!("{b:.0}"))
+            );
+            floors.push((total as f64 / f.secs) / scan_rate);
+        }
     }
     let parked: Vec<String> = sqlx::query(PARKED)
         .fetch_all(&pool)
@@ -1319,5 +1403,11 @@ async fn bench(args: &RebuildArgs, db: &Db) -> anyhow::Result<()> {
         ids.len(),
         stats::median(&rebuilds).unwrap_or(f64::NAN),
     );
+    if !floors.is_empty() {
+        println!(
+            "floor (the same rows written by Postgres alone, no log read, no client): median {:.2}× the scan",
+            stats::median(&floors).unwrap_or(f64::NAN)
+        );
+    }
     Ok(())
 }

@@ -985,21 +985,10 @@ async fn migration_0009_folds_participations_into_activity_rows_sorted_by_volunt
         uuid::Uuid::from_u128(30),
     );
     // Inserted out of volunteer order; a2 is voided.
-    sqlx::query(
+    for sql in [
         "INSERT INTO coverage_participations (activity_id, volunteer_id, team_id, on_date, voided)
          VALUES ($1, $3, $6, '2024-03-05', false), ($1, $4, $6, '2024-03-05', false),
                 ($1, $5, $6, '2024-03-05', false), ($2, $4, $6, '2024-05-31', true)",
-    )
-    .bind(a1)
-    .bind(a2)
-    .bind(v_high)
-    .bind(v_low)
-    .bind(v_mid)
-    .bind(team)
-    .execute(&mut db)
-    .await
-    .unwrap();
-    for sql in [
         "INSERT INTO compliance_activities (activity_id, team_id, on_date, voided)
          VALUES ($1, $6, '2024-03-05', false), ($2, $6, '2024-05-31', true)",
         "INSERT INTO compliance_participations (activity_id, volunteer_id)

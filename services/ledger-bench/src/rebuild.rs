@@ -1208,6 +1208,19 @@ async fn floor(pool: &PgPool, models: &[&'static dyn ReadModel]) -> anyhow::Resu
     Ok(())
 }
 
+/// One row of the per-run table.
+fn print_leg(run: u32, leg: &str, total: u64, x: &Measured, scan_rate: f64) {
+    println!(
+        "| {run} | {leg} | {total} | {:.2} | {:.0} | {:.2} | {} | {} | {} |",
+        x.secs,
+        total as f64 / x.secs,
+        (total as f64 / x.secs) / scan_rate,
+        us_per(x.client_secs, total),
+        us_per(x.server_secs, total),
+        x.busy_pct.map_or("-".to_owned(), |b| format!("{b:.0}"))
+    );
+}
+
 async fn drop_floor(pool: &PgPool) -> anyhow::Result<()> {
     pool.execute(AssertSqlSafe(format!(
         "DROP SCHEMA IF EXISTS {FLOOR_SCHEMA} CASCADE"
@@ -1309,15 +1322,7 @@ async fn bench(args: &RebuildArgs, db: &Db) -> anyhow::Result<()> {
         let scan_rate = total as f64 / s.secs;
         let rebuild_rate = total as f64 / r.secs;
         for (leg, x) in [("scan", &s), ("rebuild all", &r)] {
-            println!(
-                "| {i} | {leg} | {total} | {:.2} | {:.0} | {:.2} | {} | {} | {} |",
-                x.secs,
-                total as f64 / x.secs,
-                (total as f64 / x.secs) / scan_rate,
-                us_per(x.client_secs, total),
-                us_per(x.server_secs, total),
-                x.busy_pct.map_or("-".to_owned(), |b| format!("{b:.0}"))
-            );
+            print_leg(i, leg, total, x, scan_rate);
         }
         ratios.push(rebuild_rate / scan_rate);
         scans.push(scan_rate);
@@ -1332,14 +1337,12 @@ async fn bench(args: &RebuildArgs, db: &Db) -> anyhow::Result<()> {
             checkpoint(&db.owner_here()).await;
             let f = m.stop(server);
             drop_floor(&pool).await?;
-            println!(
-                "| {i} | floor: the rows written again by Postgres alone | {total} | {:.2} | {:.0} | {:.2} | {} | {} | {} |",
-                f.secs,
-                total as f64 / f.secs,
-                (total as f64 / f.secs) / scan_rate,
-                us_per(f.client_secs, total),
-                us_per(f.server_secs, total),
-                f.busy_pct.map_or("-".to_owned(), |b| format!("{b:.0}"))
+            print_leg(
+                i,
+                "floor: the rows written again by Postgres alone",
+                total,
+                &f,
+                scan_rate,
             );
             floors.push((total as f64 / f.secs) / scan_rate);
         }

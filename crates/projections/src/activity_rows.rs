@@ -33,6 +33,11 @@ pub(crate) fn participants(details: &ActivityDetails) -> Vec<(Uuid, u32)> {
     list
 }
 
+/// An activity's participants, sorted by volunteer id.
+pub(crate) fn participant_ids(details: &ActivityDetails) -> Vec<Uuid> {
+    participants(details).into_iter().map(|(v, _)| v).collect()
+}
+
 /// The columns of a run of activity rows: id, team, date and the participants' slices.
 #[derive(Debug, Default)]
 pub(crate) struct ActivityColumns {

@@ -511,10 +511,7 @@ fn record(activity: Uuid, details: &ActivityDetails) -> Op {
         activity,
         team: details.team_id.0,
         on: details.date,
-        participants: activity_rows::participants(details)
-            .into_iter()
-            .map(|(volunteer, _)| volunteer)
-            .collect(),
+        participants: activity_rows::participant_ids(details),
     }
 }
 

@@ -393,10 +393,7 @@ fn record(ops: &mut Vec<Op>, activity: Uuid, details: &ActivityDetails) {
         activity,
         team: details.team_id.0,
         on: details.date,
-        participants: activity_rows::participants(details)
-            .into_iter()
-            .map(|(volunteer, _)| volunteer)
-            .collect(),
+        participants: activity_rows::participant_ids(details),
     });
 }
 

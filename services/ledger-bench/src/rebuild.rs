@@ -34,9 +34,12 @@
 //! projectors together, one log's worth of events), client and Postgres CPU per event, and per
 //! projector its time and Postgres CPU. The summary is the median of the per-run ratios rebuild/scan.
 //! `--floor` adds a third leg after the rebuild: the rows it wrote, copied again by Postgres alone
-//! (index-less copies filled by `INSERT … SELECT`, then every index built, side by side per read model,
-//! `CHECKPOINT` included) — the cost of writing those rows with nothing else, a bound on any rebuild
-//! that must write them.
+//! (index-less copies filled by `INSERT … SELECT`, then every index built, side by side per read model;
+//! like the rebuild leg, timed without a final `CHECKPOINT`) — the cost of writing those rows with nothing else, a bound on any rebuild
+//! that must write them. `--bound` adds a leg that runs the scan (each payload also decoded once into
+//! its domain event) and the floor at the same time: the least any rebuild of these read models must
+//! do (read and decode the log, write the rows), so an upper bound on the rebuild rate this machine
+//! allows.
 
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -66,6 +69,7 @@ use domain::volunteer::{
 };
 use eventstore::hash::{self, CanonicalEvent, GENESIS};
 use eventstore::{EventStore, StoreConfig, Token};
+use futures_util::StreamExt;
 use personal_data::{DataKey, PersonalRecord, seal_record};
 use projections::rebuild::RebuildOptions;
 use projections::replay::{READ_MODELS, ReadModel, rebuild_all};
@@ -167,6 +171,12 @@ pub struct RebuildArgs {
     /// side by side) — what writing those rows costs with no log read, no decoding and no client at all.
     #[arg(long)]
     floor: bool,
+    /// A further leg per run, the bound: the scan, each event's payload also decoded once into its
+    /// domain event, and the floor, at the same time (the log read and decoded while Postgres writes
+    /// the rebuilt rows again and builds their indexes). Any rebuild must at least read the log and write those rows, so no rebuild of these read
+    /// models can run faster on this machine than this leg.
+    #[arg(long)]
+    bound: bool,
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -1125,6 +1135,50 @@ async fn scan(store: &EventStore, page: i64) -> anyhow::Result<u64> {
     }
 }
 
+/// The payload of `event` decoded once into its aggregate's event type (the generated log holds only
+/// these aggregates); a payload that decodes into none of them is an error.
+fn decode_once(event: &eventstore::RecordedEvent) -> anyhow::Result<()> {
+    fn is<E: DomainEvent>(
+        e: &eventstore::RecordedEvent,
+    ) -> Option<Result<(), domain::event::EventCodecError>> {
+        match E::from_payload(&e.event_type, e.schema_version, &e.payload) {
+            Err(domain::event::EventCodecError::UnknownType { .. }) => None,
+            other => Some(other.map(|decoded| drop(std::hint::black_box(decoded)))),
+        }
+    }
+    let decoded = is::<ActivityEvent>(event)
+        .or_else(|| is::<VolunteerEvent>(event))
+        .or_else(|| is::<TeamEvent>(event))
+        .or_else(|| is::<HostUnitEvent>(event))
+        .or_else(|| is::<RegionEvent>(event))
+        .or_else(|| is::<SummaryEvent>(event))
+        .or_else(|| is::<CampaignEvent>(event));
+    match decoded {
+        Some(result) => Ok(result?),
+        None => anyhow::bail!("no aggregate decodes a {:?}", event.event_type),
+    }
+}
+
+/// [`scan`], and each event's payload decoded once ([`decode_once`]): the least reading any rebuild does.
+async fn scan_decoded(store: &EventStore, page: i64) -> anyhow::Result<u64> {
+    let mut after = Token::START;
+    let mut n = 0u64;
+    loop {
+        let events = store.read_all_after(after, page).await?;
+        for e in &events {
+            decode_once(e)?;
+        }
+        let Some(last) = events.last() else {
+            return Ok(n);
+        };
+        after = last.token;
+        n += events.len() as u64;
+        if (events.len() as i64) < page {
+            return Ok(n);
+        }
+    }
+}
+
 /// One projector's rebuild in one run: seconds, client and Postgres CPU seconds, events applied.
 type Sample = (f64, Option<f64>, Option<f64>, u64);
 
@@ -1181,23 +1235,100 @@ async fn floor(pool: &PgPool, models: &[&'static dyn ReadModel]) -> anyhow::Resu
         tasks.spawn(async move {
             let mut c = pool.acquire().await?;
             for t in tables {
-                ensure!(
-                    t.chars()
-                        .all(|ch| ch.is_ascii_lowercase() || ch == '_' || ch.is_ascii_digit()),
-                    "table name {t:?}"
-                );
+                let t = plain(t)?;
                 c.execute(AssertSqlSafe(format!(
                     "CREATE TABLE {FLOOR_SCHEMA}.{t} (LIKE public.{t}); \
                      INSERT INTO {FLOOR_SCHEMA}.{t} SELECT * FROM public.{t}"
                 )))
                 .await?;
-                let ddl: Vec<String> = sqlx::query_scalar(FLOOR_INDEXES)
-                    .bind(*t)
-                    .fetch_all(&mut *c)
+                floor_indexes(&mut c, t).await?;
+            }
+            anyhow::Ok(())
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done??;
+    }
+    Ok(())
+}
+
+/// `t` when it is a plain identifier (lower-case letters, digits, `_`), which DDL may name as is.
+fn plain(t: &'static str) -> anyhow::Result<&'static str> {
+    ensure!(
+        !t.is_empty()
+            && t.chars()
+                .all(|ch| ch.is_ascii_lowercase() || ch == '_' || ch.is_ascii_digit()),
+        "table name {t:?}"
+    );
+    Ok(t)
+}
+
+/// Build on the floor's copy of `t` every index the live table has (primary key included).
+async fn floor_indexes(c: &mut PgConnection, t: &str) -> anyhow::Result<()> {
+    let ddl: Vec<String> = sqlx::query_scalar(FLOOR_INDEXES)
+        .bind(t)
+        .fetch_all(&mut *c)
+        .await?;
+    for d in ddl {
+        c.execute(AssertSqlSafe(d)).await?;
+    }
+    Ok(())
+}
+
+/// The rows of each table of each model in Postgres's binary `COPY` format, read into memory (outside
+/// any timed leg) for [`floor_sent`].
+type CopiedRows = Vec<Vec<(&'static str, Vec<u8>)>>;
+
+async fn copy_rows_out(
+    pool: &PgPool,
+    models: &[&'static dyn ReadModel],
+) -> anyhow::Result<CopiedRows> {
+    let mut c = pool.acquire().await?;
+    let mut out = Vec::with_capacity(models.len());
+    for m in models {
+        let mut tables = Vec::new();
+        for t in m.model_tables() {
+            let t = plain(t)?;
+            let mut bytes = Vec::new();
+            let mut chunks = c
+                .copy_out_raw(&format!("COPY public.{t} TO STDOUT (FORMAT binary)"))
+                .await?;
+            while let Some(chunk) = chunks.next().await {
+                bytes.extend_from_slice(&chunk?);
+            }
+            drop(chunks);
+            tables.push((t, bytes));
+        }
+        out.push(tables);
+    }
+    Ok(out)
+}
+
+/// The floor with the rows sent by the client: per table an index-less copy filled by
+/// `COPY … FROM STDIN (FORMAT binary)` from the bytes of [`copy_rows_out`] (1 MiB a message), then its
+/// indexes built; one connection per read model, side by side. What a rebuild computing its rows in
+/// the client must at least pay to hand them over, in Postgres's cheapest input format.
+async fn floor_sent(pool: &PgPool, rows: &std::sync::Arc<CopiedRows>) -> anyhow::Result<()> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..rows.len() {
+        let (pool, rows) = (pool.clone(), std::sync::Arc::clone(rows));
+        tasks.spawn(async move {
+            let mut c = pool.acquire().await?;
+            for (t, bytes) in rows.get(i).map(Vec::as_slice).unwrap_or_default() {
+                c.execute(AssertSqlSafe(format!(
+                    "CREATE TABLE {FLOOR_SCHEMA}.{t} (LIKE public.{t})"
+                )))
+                .await?;
+                let mut copy = c
+                    .copy_in_raw(&format!(
+                        "COPY {FLOOR_SCHEMA}.{t} FROM STDIN (FORMAT binary)"
+                    ))
                     .await?;
-                for d in ddl {
-                    c.execute(AssertSqlSafe(d)).await?;
+                for piece in bytes.chunks(1 << 20) {
+                    copy.send(piece).await?;
                 }
+                copy.finish().await?;
+                floor_indexes(&mut c, t).await?;
             }
             anyhow::Ok(())
         });
@@ -1305,6 +1436,8 @@ async fn bench(args: &RebuildArgs, db: &Db) -> anyhow::Result<()> {
     let mut scans = Vec::new();
     let mut rebuilds = Vec::new();
     let mut floors = Vec::new();
+    let mut bounds = Vec::new();
+    let mut sent_bounds = Vec::new();
     let mut per_projector: HashMap<&'static str, Vec<Sample>> = HashMap::new();
     for i in 1..=args.runs {
         checkpoint(&db.owner_here()).await;
@@ -1334,7 +1467,7 @@ async fn bench(args: &RebuildArgs, db: &Db) -> anyhow::Result<()> {
             checkpoint(&db.owner_here()).await;
             let m = Meter::start(server);
             floor(&pool, &models).await?;
-            checkpoint(&db.owner_here()).await;
+            // Stopped before a CHECKPOINT, as the rebuild leg is: its dirty pages are not flushed either.
             let f = m.stop(server);
             drop_floor(&pool).await?;
             print_leg(
@@ -1345,6 +1478,56 @@ async fn bench(args: &RebuildArgs, db: &Db) -> anyhow::Result<()> {
                 scan_rate,
             );
             floors.push((total as f64 / f.secs) / scan_rate);
+        }
+        if args.bound {
+            drop_floor(&pool).await?;
+            pool.execute(AssertSqlSafe(format!("CREATE SCHEMA {FLOOR_SCHEMA}")))
+                .await?;
+            checkpoint(&db.owner_here()).await;
+            let m = Meter::start(server);
+            let (n, written) =
+                tokio::join!(scan_decoded(&store, args.batch_size), floor(&pool, &models));
+            written?;
+            let b = m.stop(server);
+            ensure!(
+                n? == total,
+                "run {i}: the bound's scan read fewer than {total} events"
+            );
+            drop_floor(&pool).await?;
+            print_leg(
+                i,
+                "bound: the scan with each payload decoded once, and the floor, at the same time",
+                total,
+                &b,
+                scan_rate,
+            );
+            bounds.push((total as f64 / b.secs) / scan_rate);
+
+            drop_floor(&pool).await?;
+            pool.execute(AssertSqlSafe(format!("CREATE SCHEMA {FLOOR_SCHEMA}")))
+                .await?;
+            let rows = std::sync::Arc::new(copy_rows_out(&pool, &models).await?);
+            checkpoint(&db.owner_here()).await;
+            let m = Meter::start(server);
+            let (n, written) = tokio::join!(
+                scan_decoded(&store, args.batch_size),
+                floor_sent(&pool, &rows)
+            );
+            written?;
+            let b = m.stop(server);
+            ensure!(
+                n? == total,
+                "run {i}: the bound's scan read fewer than {total} events"
+            );
+            drop_floor(&pool).await?;
+            print_leg(
+                i,
+                "bound, rows sent: as the bound, the rows sent by binary COPY",
+                total,
+                &b,
+                scan_rate,
+            );
+            sent_bounds.push((total as f64 / b.secs) / scan_rate);
         }
     }
     let parked: Vec<String> = sqlx::query(PARKED)
@@ -1410,6 +1593,18 @@ async fn bench(args: &RebuildArgs, db: &Db) -> anyhow::Result<()> {
         println!(
             "floor (the same rows written by Postgres alone, no log read, no client): median {:.2}× the scan",
             stats::median(&floors).unwrap_or(f64::NAN)
+        );
+    }
+    if !sent_bounds.is_empty() {
+        println!(
+            "bound, rows sent (as the bound, the rows sent from memory by binary COPY instead of INSERT … SELECT): median {:.2}× the scan",
+            stats::median(&sent_bounds).unwrap_or(f64::NAN)
+        );
+    }
+    if !bounds.is_empty() {
+        println!(
+            "bound (the scan decoding each payload once, and the floor, at the same time: the least any rebuild must do): median {:.2}× the scan",
+            stats::median(&bounds).unwrap_or(f64::NAN)
         );
     }
     Ok(())

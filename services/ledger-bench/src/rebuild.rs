@@ -30,16 +30,19 @@
 //! digests off — side by side with `projections::replay::rebuild_all` (one reader of the log feeding
 //! every shadow's bulk pass, as `ledger-api rebuild --all`), or with `--sequential` one after the other
 //! (`rebuild` each, per-projector CPU figures); `--unlogged-bulk` builds the bulk pass into unlogged
-//! tables (`RebuildOptions::unlogged_bulk`). Each leg reports events/s over the log's event count (for the rebuild: all
-//! projectors together, one log's worth of events), client and Postgres CPU per event, and per
-//! projector its time and Postgres CPU. The summary is the median of the per-run ratios rebuild/scan.
+//! tables (`RebuildOptions::unlogged_bulk`). Each leg reports events/s over the log's event count (for
+//! the rebuild: all projectors together, one log's worth of events), client and Postgres CPU per event,
+//! and per projector its time and Postgres CPU. The summary is the median of the per-run ratios
+//! rebuild/scan.
+//!
 //! `--floor` adds a third leg after the rebuild: the rows it wrote, copied again by Postgres alone
 //! (index-less copies filled by `INSERT … SELECT`, then every index built, side by side per read model;
-//! like the rebuild leg, timed without a final `CHECKPOINT`) — the cost of writing those rows with nothing else, a bound on any rebuild
-//! that must write them. `--bound` adds a leg that runs the scan (each payload also decoded once into
-//! its domain event) and the floor at the same time: the least any rebuild of these read models must
-//! do (read and decode the log, write the rows), so an upper bound on the rebuild rate this machine
-//! allows.
+//! like the rebuild leg, timed without a final `CHECKPOINT`) — the cost of writing those rows with
+//! nothing else, a bound on any rebuild that must write them. `--bound` adds two legs: the scan (each
+//! payload also decoded once into its domain event) and the floor at the same time — the least any
+//! rebuild of these read models must do (read and decode the log, write the rows), so an upper bound on
+//! the rebuild rate this machine allows; and the same with the rows sent from memory by binary `COPY`
+//! (read out beforehand, untimed) instead of `INSERT … SELECT`, which is how a client would send them.
 
 use std::collections::HashMap;
 use std::str::FromStr;

@@ -442,6 +442,94 @@ async fn a_notary_key_file_that_cannot_be_read_stops_the_start_naming_its_variab
     let _ = std::fs::remove_file(&not_a_key);
 }
 
+#[tokio::test]
+async fn after_a_key_rotation_the_service_serves_every_key_oldest_first_and_signs_with_the_new_one()
+{
+    let (retired, current) = (KeyFile::new(), KeyFile::new());
+    let retired_pub = std::env::temp_dir().join(format!("vl-notary-retired-{}.pub", key()));
+    std::fs::write(&retired_pub, retired.key.public().to_pem().unwrap()).unwrap();
+    let svc = TestService::start_with(&[
+        "--demo",
+        "--notary-key-file",
+        current.arg(),
+        "--notary-retired-keys-file",
+        retired_pub.to_str().unwrap(),
+        "--notary-every-ms",
+        "50",
+    ])
+    .await;
+    let api = Api::new(&svc);
+    let mut progress = svc.notary_progress().unwrap();
+    within(
+        DEADLINE,
+        "the notary signs a checkpoint",
+        progress.wait_for(|p| p.latest.is_some()),
+    )
+    .await
+    .unwrap();
+
+    let pem = api
+        .get("/.well-known/vledger/notary-public-key.pem", None, &[])
+        .await;
+    assert_eq!(pem.status, StatusCode::OK, "{}", pem.text);
+    assert_eq!(
+        notary::Keyring::from_pem(&pem.text).unwrap(),
+        notary::Keyring::rotated(&[retired.key.public()], current.key.public()).unwrap()
+    );
+    assert_eq!(
+        pem.headers.get("x-notary-key-id").unwrap(),
+        current.key.key_id()
+    );
+    let auditor = svc.dev_bearer(Role::Auditor);
+    let status = api.get("/api/v1/audit/status", Some(&auditor), &[]).await;
+    let status = status.ok();
+    assert_eq!(status["signature_valid"], true, "{status}");
+    assert_eq!(status["public_key_id"], current.key.key_id(), "{status}");
+    assert_eq!(status["latest"]["key_id"], current.key.key_id(), "{status}");
+    svc.stop().await;
+    let _ = std::fs::remove_file(&retired_pub);
+}
+
+#[tokio::test]
+async fn a_retired_keys_file_without_a_key_or_repeating_the_key_stops_the_start_naming_its_variable()
+ {
+    use clap::Parser;
+    let current = KeyFile::new();
+    let repeated = std::env::temp_dir().join(format!("vl-notary-retired-{}.pub", key()));
+    std::fs::write(&repeated, current.key.public().to_pem().unwrap()).unwrap();
+    let base = [
+        "ledger-api",
+        "--database-url",
+        "postgres://nobody@127.0.0.1:1/none",
+        "--master-key",
+        TEST_MASTER_KEY,
+        "--hash-key",
+        TEST_HASH_KEY,
+        "--jwt-hs256-secret",
+        JWT_SECRET,
+        "--notary-retired-keys-file",
+        repeated.to_str().unwrap(),
+    ];
+    for (extra, reason_has) in [
+        (&[][..], "without LEDGER_NOTARY_KEY_FILE"),
+        (&["--notary-key-file", current.arg()][..], "listed twice"),
+    ] {
+        let config =
+            ledger_api::Config::try_parse_from(base.iter().chain(extra.iter()).copied()).unwrap();
+        let http = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let grpc = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        match ledger_api::start(config, http, grpc).await {
+            Err(ledger_api::StartError::Config { variable, reason }) => {
+                assert_eq!(variable, "LEDGER_NOTARY_RETIRED_KEYS_FILE");
+                assert!(reason.contains(reason_has), "{reason}");
+            }
+            Err(other) => panic!("{other}"),
+            Ok(_) => panic!("started with {extra:?}"),
+        }
+    }
+    let _ = std::fs::remove_file(&repeated);
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // The audit history
 // ---------------------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ use audit::{Failure, Report, VerifyOptions};
 use clap::Parser;
 use eventstore::hash::{GENESIS, chain};
 use eventstore::{EventStore, ExpectedVersion, Token};
-use notary::{Checkpoint, Notary, NotaryConfig, NotaryKey};
+use notary::{Checkpoint, Keyring, Notary, NotaryConfig, NotaryKey, PublicKey};
 use pg_harness::TestDb;
 use sqlx::{Executor, PgPool};
 
@@ -85,11 +85,11 @@ impl Fixture {
     }
 
     async fn verify_with(&self, anchor: Option<&notary::ExportedCheckpoint>) -> Report {
-        let public = self.key.public();
+        let keys = Keyring::single(self.key.public());
         audit::verify(
             self.store.pool(),
             &VerifyOptions {
-                public_key: &public,
+                keys: &keys,
                 anchor,
                 progress: None,
             },
@@ -421,7 +421,7 @@ async fn checkpoints_signed_by_another_key_are_named_as_unknown_key() {
     let report = audit::verify(
         f.store.pool(),
         &VerifyOptions {
-            public_key: &stranger,
+            keys: &Keyring::single(stranger.clone()),
             anchor: None,
             progress: None,
         },
@@ -433,7 +433,7 @@ async fn checkpoints_signed_by_another_key_are_named_as_unknown_key() {
         &Failure::UnknownKey {
             sequence: 1,
             key_id: f.key.key_id().to_owned(),
-            expected_key_id: stranger.key_id().to_owned(),
+            known_key_ids: stranger.key_id().to_owned(),
         }
     );
 }
@@ -585,11 +585,11 @@ async fn export(f: &Fixture, name: &str, range: &[&str]) -> PathBuf {
 }
 
 fn verify_bundle(f: &Fixture, dir: &Path) -> Report {
-    let public = f.key.public();
+    let keys = Keyring::single(f.key.public());
     audit::bundle::verify(
         dir,
         &VerifyOptions {
-            public_key: &public,
+            keys: &keys,
             anchor: None,
             progress: None,
         },
@@ -782,11 +782,11 @@ async fn verify_checks_rows_a_long_transaction_elsewhere_hides_from_readers() {
         .await
         .unwrap();
     owner.execute(ENABLE_TRIGGERS).await.unwrap();
-    let key = NotaryKey::generate().unwrap().public();
+    let key = Keyring::single(NotaryKey::generate().unwrap().public());
     let report = audit::verify(
         store.pool(),
         &VerifyOptions {
-            public_key: &key,
+            keys: &key,
             anchor: None,
             progress: None,
         },
@@ -814,4 +814,271 @@ async fn token_of(store: &EventStore, stream: &str, version: u64) -> Token {
         .find(|e| e.stream_version == version)
         .unwrap()
         .token
+}
+
+// Key rotation (ADR 0008): key A signed checkpoints 1–4 (the fixture); key B takes over, given A as
+// retired, and continues A's chain. Auditors verify with both keys, oldest first.
+
+impl Fixture {
+    /// A notary under `key` given the `retired` public keys (oldest first), every 4 events.
+    async fn notarize_as(
+        &self,
+        key: &Arc<NotaryKey>,
+        retired: Vec<PublicKey>,
+    ) -> Result<Option<Checkpoint>, notary::NotaryError> {
+        let config = NotaryConfig {
+            every_events: 4,
+            ..NotaryConfig::default()
+        };
+        Notary::new(self.store.clone(), key.clone(), config)
+            .with_retired_keys(retired)
+            .run_once()
+            .await
+    }
+
+    async fn verify_keys(&self, keys: Vec<PublicKey>) -> Report {
+        let keys = Keyring::new(keys).unwrap();
+        audit::verify(
+            self.store.pool(),
+            &VerifyOptions {
+                keys: &keys,
+                anchor: None,
+                progress: None,
+            },
+        )
+        .await
+        .unwrap()
+    }
+}
+
+/// The fixture, then team-d 1–3 signed by a new key B (checkpoint 5) whose notary was given A as
+/// retired; B's public key is written to `b.pub`.
+async fn rotated() -> (Fixture, Arc<NotaryKey>) {
+    let f = Fixture::new().await;
+    for v in 1..=3 {
+        append(&f.store, "team-d", v).await;
+    }
+    let b = Arc::new(NotaryKey::generate().unwrap());
+    let newest = f
+        .notarize_as(&b, vec![f.key.public()])
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (newest.sequence, newest.event_count, newest.key_id.as_str()),
+        (5, 18, b.key_id())
+    );
+    std::fs::write(f.path("b.pub"), b.public().to_pem().unwrap()).unwrap();
+    (f, b)
+}
+
+#[tokio::test]
+async fn a_rotated_key_continues_the_chain_and_verifies_only_with_every_key_oldest_first() {
+    let (f, b) = rotated().await;
+    let (a_id, b_id) = (f.key.key_id().to_owned(), b.key_id().to_owned());
+
+    let report = f.verify_keys(vec![f.key.public(), b.public()]).await;
+    assert_eq!(report.failure, None, "{report}");
+    assert_eq!((report.events, report.checkpoints_verified), (18, 5));
+
+    // Without the retired key, A's checkpoints name a key the auditor was not given.
+    assert_eq!(
+        failure(&f.verify_keys(vec![b.public()]).await),
+        &Failure::UnknownKey {
+            sequence: 1,
+            key_id: a_id.clone(),
+            known_key_ids: b_id.clone(),
+        }
+    );
+    // Given in the wrong order, B's checkpoint reads as a retired key signing after its successor.
+    assert_eq!(
+        failure(&f.verify_keys(vec![b.public(), f.key.public()]).await),
+        &Failure::RetiredKeySigned {
+            sequence: 5,
+            key_id: b_id.clone(),
+            after_key_id: a_id.clone(),
+        }
+    );
+
+    // The command line: --public-key once per key, oldest first (A's comes from `cli_verify`).
+    let b_path = f.path("b.pub").to_str().unwrap().to_owned();
+    let (code, text) = f.cli_verify(&["--public-key", &b_path]).await;
+    assert_eq!(code, ExitCode::SUCCESS, "{text}");
+    assert!(text.contains(&format!("{a_id}, {b_id}")), "{text}");
+    let (code, text) = cli(&[
+        "verify",
+        "--database-url",
+        f.db.app_url().as_str(),
+        "--public-key",
+        &b_path,
+    ])
+    .await;
+    assert_eq!(code, ExitCode::from(1), "{text}");
+    assert!(text.contains(&format!("unknown key {a_id}")), "{text}");
+}
+
+#[tokio::test]
+async fn a_retired_key_signing_after_its_rotation_is_named_and_no_notary_continues_it() {
+    let (f, b) = rotated().await;
+    append(&f.store, "team-d", 4).await;
+
+    // The old notary, not told of the rotation, does not sign over B's checkpoint.
+    let err = f
+        .notarize_as(&f.key, Vec::new())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("checkpoint 5") && err.contains("not continuing"),
+        "{err}"
+    );
+
+    // Whoever still holds the retired key A signs checkpoint 6 by hand, over the right digest.
+    let cp5 = notary::store::latest(f.store.pool())
+        .await
+        .unwrap()
+        .unwrap();
+    let after = f.store.read_all_after(cp5.token, 100).await.unwrap();
+    assert_eq!(after.len(), 1);
+    let digest = after
+        .iter()
+        .fold(cp5.digest, |d, e| notary::fold(&d, e.token, &e.hash));
+    let cp6 = f
+        .key
+        .sign(notary::format::Unsigned {
+            sequence: 6,
+            prev_hash: cp5.hash,
+            token: after[0].token,
+            event_count: cp5.event_count + 1,
+            digest,
+            signed_at_micros: cp5.signed_at.timestamp_micros() + 1,
+            key_id: f.key.key_id().to_owned(),
+        })
+        .unwrap();
+    assert!(notary::store::insert(f.store.pool(), &cp6).await.unwrap());
+
+    assert_eq!(
+        failure(&f.verify_keys(vec![f.key.public(), b.public()]).await),
+        &Failure::RetiredKeySigned {
+            sequence: 6,
+            key_id: f.key.key_id().to_owned(),
+            after_key_id: b.key_id().to_owned(),
+        }
+    );
+    // Neither B (told A is retired) nor A (told, falsely, that B is) signs on top of it.
+    append(&f.store, "team-d", 5).await;
+    for (key, retired) in [(&b, f.key.public()), (&f.key, b.public())] {
+        let err = f
+            .notarize_as(key, vec![retired])
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("retired key") && err.contains("after its rotation"),
+            "{err}"
+        );
+    }
+    assert_eq!(
+        notary::store::latest(f.store.pool())
+            .await
+            .unwrap()
+            .map(|cp| cp.sequence),
+        Some(6),
+        "nothing signed on top"
+    );
+}
+
+#[tokio::test]
+async fn a_bundle_of_a_rotated_chain_carries_every_key_and_verifies_offline() {
+    let (f, b) = rotated().await;
+    let (a_path, b_path) = (
+        f.public_key_path(),
+        f.path("b.pub").to_str().unwrap().to_owned(),
+    );
+    let url = f.db.app_url();
+
+    // Only the retired key: the last checkpoint's key is missing, nothing is written.
+    let refused = f.path("refused").to_str().unwrap().to_owned();
+    let args = ["export", "--database-url", url.as_str(), "--public-key"];
+    let err = ledger_audit::run(
+        ledger_audit::Cli::parse_from(std::iter::once("ledger-audit").chain(args).chain([
+            a_path.as_str(),
+            "--out",
+            refused.as_str(),
+        ])),
+        &mut Vec::new(),
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("not among the public keys given"), "{err}");
+
+    let dir = f.path("rotated").to_str().unwrap().to_owned();
+    let (code, text) = cli(&[
+        "export",
+        "--database-url",
+        url.as_str(),
+        "--public-key",
+        &a_path,
+        "--public-key",
+        &b_path,
+        "--out",
+        &dir,
+    ])
+    .await;
+    assert_eq!(code, ExitCode::SUCCESS, "{text}");
+    let bundled = audit::bundle::bundled_keys(Path::new(&dir)).unwrap();
+    assert_eq!(
+        bundled,
+        Keyring::rotated(&[f.key.public()], b.public()).unwrap()
+    );
+    let report = audit::bundle::verify(
+        Path::new(&dir),
+        &VerifyOptions {
+            keys: &bundled,
+            anchor: None,
+            progress: None,
+        },
+    )
+    .unwrap();
+    assert_eq!(report.failure, None, "{report}");
+    assert_eq!(report.checkpoints_verified, 5);
+    // Without --public-key the bundle's keys are used, in their order.
+    let (code, text) = cli(&["verify", "--bundle", &dir]).await;
+    assert_eq!(code, ExitCode::SUCCESS, "{text}");
+
+    // A bundle starting after checkpoint 2 checks that start under A, checkpoint 5 under B.
+    let tail = f.path("tail").to_str().unwrap().to_owned();
+    let (code, text) = cli(&[
+        "export",
+        "--database-url",
+        url.as_str(),
+        "--public-key",
+        &a_path,
+        "--public-key",
+        &b_path,
+        "--from",
+        "2",
+        "--out",
+        &tail,
+    ])
+    .await;
+    assert_eq!(code, ExitCode::SUCCESS, "{text}");
+    let (code, text) = cli(&[
+        "verify",
+        "--bundle",
+        &tail,
+        "--public-key",
+        &a_path,
+        "--public-key",
+        &b_path,
+    ])
+    .await;
+    assert_eq!(code, ExitCode::SUCCESS, "{text}");
+    assert!(
+        text.contains("events verified:      10 in 4 streams"),
+        "{text}"
+    );
+    let (code, text) = cli(&["verify", "--bundle", &tail, "--public-key", &b_path]).await;
+    assert_eq!(code, ExitCode::from(1), "{text}");
 }

@@ -12,9 +12,10 @@
 //! - **The public key is public.** [`Audit::notary_public_key`] needs no actor: anyone holding the key can
 //!   check a checkpoint, which is the point of publishing it.
 //! - **Verification is honest about what it checked.** [`Audit::audit_status`] checks the newest
-//!   checkpoint's hash and Ed25519 signature under the configured public key (`None` when no key is
-//!   configured here), and counts the committed events no checkpoint covers yet. The full proof is
-//!   `ledger-audit verify` against an anchor kept outside the database.
+//!   checkpoint's hash and Ed25519 signature under the configured keys — the notary's and, after a
+//!   rotation, the retired ones (`None` when no key is configured here) — and counts the committed
+//!   events no checkpoint covers yet. The full proof is `ledger-audit verify` against an anchor kept
+//!   outside the database.
 //! - **Bad input names its field** (`stream_id`, `actor`, `role`, `command`, `from`, `to`, …); a database
 //!   that cannot be reached is `Unavailable`. No personal data: rows hold ids (accounts, records, regions,
 //!   teams) and times only.
@@ -50,15 +51,15 @@ pub const MAX_FILTER_CHARS: usize = 200;
 pub struct Audit {
     ledger: Ledger,
     reads: ReadModels,
-    public_key: Option<Arc<notary::PublicKey>>,
+    keys: Option<Arc<notary::Keyring>>,
 }
 
 impl std::fmt::Debug for Audit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Audit")
             .field(
-                "notary_key_id",
-                &self.public_key.as_deref().map(notary::PublicKey::key_id),
+                "notary_key_ids",
+                &self.keys.as_deref().map(notary::Keyring::key_ids),
             )
             .finish_non_exhaustive()
     }
@@ -67,9 +68,12 @@ impl std::fmt::Debug for Audit {
 /// The notary's public key as served.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotaryPublicKey {
-    /// SPKI PEM (`-----BEGIN PUBLIC KEY-----`).
+    /// SPKI PEM (`-----BEGIN PUBLIC KEY-----`). After a key rotation, one block per key that signed
+    /// the chain, oldest first, the current key last (`ledger-audit verify --public-key` takes the
+    /// file as it is).
     pub pem: String,
-    /// First 8 bytes of SHA-256 of the key, hex: the `key_id` every checkpoint it signs names.
+    /// The current key's id (first 8 bytes of SHA-256 of the key, hex): the `key_id` every checkpoint
+    /// it signs names.
     pub key_id: String,
 }
 
@@ -100,10 +104,10 @@ pub struct CheckpointPage {
 pub struct AuditStatus {
     /// The newest checkpoint (`None`: the notary has not signed one yet).
     pub latest: Option<ExportedCheckpoint>,
-    /// The configured public key's id (`None`: no notary key is configured in this process).
+    /// The current notary key's id (`None`: no notary key is configured in this process).
     pub public_key_id: Option<String>,
-    /// Whether the newest checkpoint's hash matches its fields and its signature verifies under the
-    /// configured public key (`None`: no checkpoint, or no key to check with).
+    /// Whether the newest checkpoint's hash matches its fields and its signature verifies under the key
+    /// it names, one of the configured keys (`None`: no checkpoint, or no key to check with).
     pub signature_valid: Option<bool>,
     /// Now − the newest checkpoint's `signed_at`.
     pub age: Option<TimeDelta>,
@@ -211,36 +215,37 @@ fn history_scope(actor: &Actor) -> Result<Vec<RegionCode>, AppError> {
 
 impl Audit {
     /// Queries over `ledger`'s database, waiting on `reads`' projector progress for `min_token`. Without
-    /// [`Audit::with_notary_public_key`] no key is served and signatures are not checked.
+    /// [`Audit::with_notary_keys`] no key is served and signatures are not checked.
     pub fn new(ledger: Ledger, reads: ReadModels) -> Self {
         Self {
             ledger,
             reads,
-            public_key: None,
+            keys: None,
         }
     }
 
-    /// The notary's public key: served to anyone, and used to check the newest checkpoint's signature.
+    /// The notary's public keys (the current one last, retired ones before it): served to anyone, and
+    /// used to check the newest checkpoint's signature.
     #[must_use]
-    pub fn with_notary_public_key(mut self, key: notary::PublicKey) -> Self {
-        self.public_key = Some(Arc::new(key));
+    pub fn with_notary_keys(mut self, keys: notary::Keyring) -> Self {
+        self.keys = Some(Arc::new(keys));
         self
     }
 
     /// The notary's public key (no actor needed). `NotFound` when this service has no notary key.
     pub fn notary_public_key(&self) -> Result<NotaryPublicKey, AppError> {
-        let key = self.public_key.as_ref().ok_or_else(|| {
+        let keys = self.keys.as_ref().ok_or_else(|| {
             AppError::not_found(
                 "notary",
                 "this service has no notary key configured (LEDGER_NOTARY_KEY_FILE)",
             )
         })?;
-        let pem = key
+        let pem = keys
             .to_pem()
             .map_err(|e| AppError::internal("encoding the notary public key", &e))?;
         Ok(NotaryPublicKey {
             pem,
-            key_id: key.key_id().to_owned(),
+            key_id: keys.current().key_id().to_owned(),
         })
     }
 
@@ -345,14 +350,14 @@ impl Audit {
                 .await
                 .map_err(|e| notary_error("counting uncovered events", e))?;
         let checked_at = self.ledger.now();
-        let signature_valid = match (&latest, &self.public_key) {
-            (Some(cp), Some(key)) => Some(key.verify(cp)),
+        let signature_valid = match (&latest, &self.keys) {
+            (Some(cp), Some(keys)) => Some(keys.verify(cp).is_some()),
             _ => None,
         };
         Ok(AuditStatus {
             age: latest.as_ref().map(|c| checked_at - c.signed_at),
             latest: latest.as_ref().map(notary::Checkpoint::export),
-            public_key_id: self.public_key.as_ref().map(|k| k.key_id().to_owned()),
+            public_key_id: self.keys.as_ref().map(|k| k.current().key_id().to_owned()),
             signature_valid,
             uncovered_events,
             checked_at,

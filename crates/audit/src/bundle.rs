@@ -25,7 +25,7 @@ use std::path::Path;
 
 use eventstore::Token;
 use futures_util::TryStreamExt;
-use notary::{Checkpoint, ExportedCheckpoint, PublicKey};
+use notary::{Checkpoint, ExportedCheckpoint, Keyring};
 use serde::{Deserialize, Serialize};
 
 use crate::check::{self, EventRef, Flow, Start, Verifier};
@@ -157,18 +157,17 @@ fn finish_file(mut w: BufWriter<File>, path: &Path) -> Result<(), AuditError> {
 }
 
 /// Export the events after checkpoint `from` (0: the start of the log) up to checkpoint `to` (`None`:
-/// the newest) into `dir` (created if missing; it must be empty), with the checkpoints and the public key
-/// read from `public_key_pem` (which must be the key that signed `to`). One read-only snapshot.
+/// the newest) into `dir` (created if missing; it must be empty), with the checkpoints and the notary's
+/// public keys `keys` (oldest first; the key that signed `to` among them), written into the bundle in
+/// that order. One read-only snapshot.
 pub async fn export(
     pool: &sqlx::PgPool,
     from: u64,
     to: Option<u64>,
-    public_key_pem: &Path,
+    keys: &Keyring,
     dir: &Path,
 ) -> Result<Manifest, AuditError> {
-    let pem =
-        std::fs::read_to_string(public_key_pem).map_err(|e| AuditError::io(public_key_pem, e))?;
-    let key = PublicKey::from_pem(&pem)?;
+    let pem = keys.to_pem()?;
     std::fs::create_dir_all(dir).map_err(|e| AuditError::io(dir, e))?;
     let mut entries = std::fs::read_dir(dir).map_err(|e| AuditError::io(dir, e))?;
     if entries.next().is_some() {
@@ -195,12 +194,12 @@ pub async fn export(
             last.sequence
         )));
     }
-    if last.key_id != key.key_id() {
+    if keys.rank(&last.key_id).is_none() {
         return Err(AuditError::Invalid(format!(
-            "checkpoint {} was signed by key {}, not by the public key given ({})",
+            "checkpoint {} was signed by key {}, which is not among the public keys given ({})",
             last.sequence,
             last.key_id,
-            key.key_id()
+            keys.key_ids()
         )));
     }
     let limit = i64::try_from(last.sequence - from.saturating_sub(1))
@@ -268,10 +267,10 @@ pub async fn export(
     Ok(manifest)
 }
 
-/// The public key shipped in the bundle (an auditor should prefer their own copy).
-pub fn bundled_public_key(dir: &Path) -> Result<PublicKey, AuditError> {
+/// The public keys shipped in the bundle, oldest first (an auditor should prefer their own copies).
+pub fn bundled_keys(dir: &Path) -> Result<Keyring, AuditError> {
     let path = dir.join(PUBLIC_KEY);
-    Ok(PublicKey::from_file(&path)?)
+    Ok(Keyring::from_file(&path)?)
 }
 
 fn malformed(file: &str, line: Option<u64>, reason: impl Into<String>) -> Failure {
@@ -373,17 +372,16 @@ pub fn verify(dir: &Path, options: &VerifyOptions<'_>) -> Result<Report, AuditEr
     };
     report.checkpoints_present = checkpoints.len() as u64;
     report.newest_checkpoint = checkpoints.last().map(check::summary);
-    let key = options.public_key;
+    let keys = options.keys;
     let checked = check_manifest(&manifest, &checkpoints)
         .and_then(|()| {
             let start = if manifest.from_sequence > 0 {
-                let start = checkpoints.remove(0);
-                check::check_signed(&start, key)?;
-                Some(start)
+                // Its signature is checked with the others, by `check_checkpoints`.
+                Some(checkpoints.remove(0))
             } else {
                 None
             };
-            check::check_checkpoints(&checkpoints, key, start.as_ref())?;
+            check::check_checkpoints(&checkpoints, keys, start.as_ref())?;
             Ok(start)
         })
         .and_then(|start| {
@@ -391,7 +389,7 @@ pub fn verify(dir: &Path, options: &VerifyOptions<'_>) -> Result<Report, AuditEr
                 Some(a) => {
                     let all: Vec<Checkpoint> =
                         start.iter().chain(checkpoints.iter()).cloned().collect();
-                    Some(check::check_anchor(a, key, &all)?)
+                    Some(check::check_anchor(a, keys, &all)?)
                 }
                 None => None,
             };

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use eventstore::Token;
 use eventstore::hash::{self, CanonicalEvent, GENESIS};
-use notary::{Checkpoint, ExportedCheckpoint, GENESIS_DIGEST, PublicKey, fold};
+use notary::{Checkpoint, ExportedCheckpoint, GENESIS_DIGEST, Keyring, fold};
 
 use crate::report::{CheckpointSummary, Failure, Report, Uncovered};
 
@@ -49,15 +49,20 @@ pub(crate) enum Flow {
     Stop,
 }
 
-/// Check the checkpoints among themselves: sequences contiguous, the key, each hash and signature, the
-/// chain, tokens and counts increasing. `start` is a checkpoint already verified that the list
-/// continues (a bundle's `from`); without it the list must begin at sequence 1.
+/// Check the checkpoints among themselves: sequences contiguous, each signed by a key of `keys` with the
+/// keys never going back ([`Keyring`]), each hash and signature, the chain, tokens and counts
+/// increasing. `start` is a checkpoint already verified that the list continues (a bundle's `from`);
+/// without it the list must begin at sequence 1.
 pub(crate) fn check_checkpoints(
     checkpoints: &[Checkpoint],
-    key: &PublicKey,
+    keys: &Keyring,
     start: Option<&Checkpoint>,
 ) -> Result<(), Failure> {
     let mut previous = start;
+    let mut previous_rank = match start {
+        Some(s) => Some((check_signed(s, keys)?, s)),
+        None => None,
+    };
     for cp in checkpoints {
         let expected = previous.map_or(1, |p| p.sequence + 1);
         if cp.sequence != expected {
@@ -66,7 +71,16 @@ pub(crate) fn check_checkpoints(
                 found: cp.sequence,
             });
         }
-        check_signed(cp, key)?;
+        let rank = check_signed(cp, keys)?;
+        if let Some((before, signed_before)) = previous_rank
+            && rank < before
+        {
+            return Err(Failure::RetiredKeySigned {
+                sequence: cp.sequence,
+                key_id: cp.key_id.clone(),
+                after_key_id: signed_before.key_id.clone(),
+            });
+        }
         let (prev_hash, prev_token, prev_count) = previous
             .map_or(([0; 32], Token::START, 0), |p| {
                 (p.hash, p.token, p.event_count)
@@ -84,47 +98,49 @@ pub(crate) fn check_checkpoints(
             });
         }
         previous = Some(cp);
+        previous_rank = Some((rank, cp));
     }
     Ok(())
 }
 
-/// The key, the hash over the fields, the signature.
-pub(crate) fn check_signed(cp: &Checkpoint, key: &PublicKey) -> Result<(), Failure> {
-    if cp.key_id != key.key_id() {
+/// The key (one of `keys`), the hash over the fields, the signature; the key's rank in `keys`.
+pub(crate) fn check_signed(cp: &Checkpoint, keys: &Keyring) -> Result<usize, Failure> {
+    let Some(rank) = keys.rank(&cp.key_id) else {
         return Err(Failure::UnknownKey {
             sequence: cp.sequence,
             key_id: cp.key_id.clone(),
-            expected_key_id: key.key_id().to_owned(),
+            known_key_ids: keys.key_ids(),
         });
-    }
+    };
     if !cp.hash_matches() {
         return Err(Failure::CheckpointEdited {
             sequence: cp.sequence,
         });
     }
-    if !key.verify(cp) {
+    if keys.verify(cp).is_none() {
         return Err(Failure::BadSignature {
             sequence: cp.sequence,
         });
     }
-    Ok(())
+    Ok(rank)
 }
 
-/// The anchor must be signed by `key` and equal (same hash) to the present checkpoint of its sequence.
+/// The anchor must be signed by a key of `keys` and equal (same hash) to the present checkpoint of its
+/// sequence.
 pub(crate) fn check_anchor(
     anchor: &ExportedCheckpoint,
-    key: &PublicKey,
+    keys: &Keyring,
     present: &[Checkpoint],
 ) -> Result<u64, Failure> {
     let anchor = Checkpoint::try_from(anchor).map_err(|e| Failure::AnchorInvalid {
         reason: e.to_string(),
     })?;
-    if anchor.key_id != key.key_id() || !key.verify(&anchor) {
+    if keys.verify(&anchor).is_none() {
         return Err(Failure::AnchorInvalid {
             reason: format!(
-                "checkpoint {} is not signed by key {}",
+                "checkpoint {} is not signed by any of the keys {}",
                 anchor.sequence,
-                key.key_id()
+                keys.key_ids()
             ),
         });
     }

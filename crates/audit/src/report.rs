@@ -49,11 +49,19 @@ pub enum Failure {
     OutOfOrder { token: Token, previous: Token },
     /// The checkpoint sequence is not contiguous: `expected` is missing (`found` comes next).
     CheckpointMissing { expected: u64, found: u64 },
-    /// A checkpoint names a key other than the auditor's public key.
+    /// A checkpoint names a key that is not among the auditor's public keys.
     UnknownKey {
         sequence: u64,
         key_id: String,
-        expected_key_id: String,
+        /// The keys given, oldest first, comma-separated.
+        known_key_ids: String,
+    },
+    /// A checkpoint is signed by a key retired before the key of an earlier checkpoint: the keys of a
+    /// chain never go back, so a retired key signed after its rotation (a leaked key, or a forgery).
+    RetiredKeySigned {
+        sequence: u64,
+        key_id: String,
+        after_key_id: String,
     },
     /// A checkpoint's hash does not match its own fields: a field was edited.
     CheckpointEdited { sequence: u64 },
@@ -183,10 +191,18 @@ impl fmt::Display for Failure {
             Self::UnknownKey {
                 sequence,
                 key_id,
-                expected_key_id,
+                known_key_ids,
             } => write!(
                 f,
-                "checkpoint {sequence}: signed with unknown key {key_id} (the public key given is {expected_key_id})"
+                "checkpoint {sequence}: signed with unknown key {key_id} (the public keys given are {known_key_ids})"
+            ),
+            Self::RetiredKeySigned {
+                sequence,
+                key_id,
+                after_key_id,
+            } => write!(
+                f,
+                "checkpoint {sequence}: signed with key {key_id}, which was retired before key {after_key_id} signed an earlier checkpoint: a retired key signed after its rotation"
             ),
             Self::CheckpointEdited { sequence } => write!(
                 f,
@@ -305,6 +321,7 @@ impl Failure {
         match self {
             Self::CheckpointMissing { expected, .. } => Some(*expected),
             Self::UnknownKey { sequence, .. }
+            | Self::RetiredKeySigned { sequence, .. }
             | Self::CheckpointEdited { sequence }
             | Self::BadSignature { sequence }
             | Self::CheckpointChainBroken { sequence }

@@ -20,7 +20,7 @@
 //!   form, an unsigned 64-bit integer.
 
 use futures_util::TryStreamExt;
-use notary::{Checkpoint, ExportedCheckpoint, NotaryError, PublicKey};
+use notary::{Checkpoint, ExportedCheckpoint, Keyring, NotaryError};
 use sqlx::postgres::PgRow;
 use sqlx::{PgPool, Row};
 
@@ -80,8 +80,8 @@ pub struct Progress {
 /// What to verify against.
 #[derive(Clone, Copy)]
 pub struct VerifyOptions<'a> {
-    /// The notary's public key, the auditor's own copy.
-    pub public_key: &'a PublicKey,
+    /// The notary's public keys, the auditor's own copies, oldest first (one until a key is rotated).
+    pub keys: &'a Keyring,
     /// A checkpoint exported earlier and kept outside the database: the database must still hold it.
     pub anchor: Option<&'a ExportedCheckpoint>,
     /// Called every few thousand events.
@@ -91,7 +91,7 @@ pub struct VerifyOptions<'a> {
 impl std::fmt::Debug for VerifyOptions<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("VerifyOptions")
-            .field("key_id", &self.public_key.key_id())
+            .field("key_ids", &self.keys.key_ids())
             .field("anchor", &self.anchor.map(|a| a.sequence))
             .finish_non_exhaustive()
     }
@@ -194,10 +194,10 @@ pub async fn verify(pool: &PgPool, options: &VerifyOptions<'_>) -> Result<Report
     };
     report.checkpoints_present = checkpoints.len() as u64;
     report.newest_checkpoint = checkpoints.last().map(check::summary);
-    let checked = check::check_checkpoints(&checkpoints, options.public_key, None).and_then(|()| {
+    let checked = check::check_checkpoints(&checkpoints, options.keys, None).and_then(|()| {
         options
             .anchor
-            .map(|a| check::check_anchor(a, options.public_key, &checkpoints))
+            .map(|a| check::check_anchor(a, options.keys, &checkpoints))
             .transpose()
     });
     match checked {

@@ -2,6 +2,12 @@
 //! never enters the database, an event or a log line; the public key is published (SPKI PEM) so that
 //! anyone holding it can check the checkpoints. `key_id` = the first 8 bytes of SHA-256 of the 32-byte
 //! public key, in hex: it names the key in every checkpoint, so a rotated key is visible.
+//!
+//! **Rotation** ([`Keyring`]): a new key continues the chain its predecessors signed. The public keys
+//! that ever signed a chain form its keyring, oldest first; a chain verifies only when each checkpoint
+//! names a key of the keyring, verifies under it, and the keys never go back — once a key has signed, no
+//! key retired before it signs again. A retired key that leaked therefore cannot extend the chain past
+//! its rotation without the auditor's check failing.
 
 use std::path::Path;
 
@@ -182,6 +188,129 @@ impl PublicKey {
     }
 }
 
+const PEM_BEGIN: &str = "-----BEGIN PUBLIC KEY-----";
+const PEM_END: &str = "-----END PUBLIC KEY-----";
+
+/// The public keys that sign (or signed) a chain of checkpoints, in the order they took over: retired
+/// keys oldest first, the current key last. Key ids are distinct.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Keyring {
+    retired: Vec<PublicKey>,
+    current: PublicKey,
+}
+
+fn keyring_error(reason: impl Into<String>) -> NotaryError {
+    NotaryError::Key {
+        path: "(keyring)".to_owned(),
+        reason: reason.into(),
+    }
+}
+
+impl Keyring {
+    /// A keyring of the given keys, oldest first. Refused when empty or when a key appears twice (its
+    /// place in the order would be ambiguous).
+    pub fn new(mut keys: Vec<PublicKey>) -> Result<Self, NotaryError> {
+        let current = keys.pop().ok_or_else(|| keyring_error("no public key"))?;
+        let ring = Self {
+            retired: keys,
+            current,
+        };
+        for (i, key) in ring.keys().enumerate() {
+            if ring.keys().take(i).any(|k| k.key_id == key.key_id) {
+                return Err(keyring_error(format!("key {} is listed twice", key.key_id)));
+            }
+        }
+        Ok(ring)
+    }
+
+    /// A keyring of one key (no rotation yet).
+    pub fn single(key: PublicKey) -> Self {
+        Self {
+            retired: Vec::new(),
+            current: key,
+        }
+    }
+
+    /// Every SPKI PEM public key block of `pem`, in the order they appear (oldest first).
+    pub fn from_pem(pem: &str) -> Result<Self, NotaryError> {
+        let mut keys = Vec::new();
+        let mut rest = pem;
+        while let Some(begin) = rest.find(PEM_BEGIN) {
+            let block = rest.get(begin..).unwrap_or_default();
+            let end = block
+                .find(PEM_END)
+                .ok_or_else(|| keyring_error("a public key block has no end line"))?
+                + PEM_END.len();
+            keys.push(PublicKey::from_pem(block.get(..end).unwrap_or_default())?);
+            rest = block.get(end..).unwrap_or_default();
+        }
+        Self::new(keys)
+    }
+
+    /// Read a file of one or more SPKI PEM public keys (oldest first).
+    pub fn from_file(path: &Path) -> Result<Self, NotaryError> {
+        let pem = std::fs::read_to_string(path).map_err(|e| key_error(path, e.to_string()))?;
+        Self::from_pem(&pem).map_err(|e| match e {
+            NotaryError::Key { reason, .. } => key_error(path, reason),
+            other => other,
+        })
+    }
+
+    /// The keyrings of `files` joined in the order given (each file oldest first).
+    pub fn from_files(files: &[impl AsRef<Path>]) -> Result<Self, NotaryError> {
+        let mut keys = Vec::new();
+        for f in files {
+            keys.extend(Self::from_file(f.as_ref())?.keys().cloned());
+        }
+        Self::new(keys)
+    }
+
+    /// `retired` (oldest first) followed by `current`.
+    pub fn rotated(retired: &[PublicKey], current: PublicKey) -> Result<Self, NotaryError> {
+        let mut keys = retired.to_vec();
+        keys.push(current);
+        Self::new(keys)
+    }
+
+    /// Every key as SPKI PEM, oldest first, in one text.
+    pub fn to_pem(&self) -> Result<String, NotaryError> {
+        self.keys().map(PublicKey::to_pem).collect()
+    }
+
+    /// The keys, oldest first.
+    pub fn keys(&self) -> impl Iterator<Item = &PublicKey> {
+        self.retired.iter().chain(std::iter::once(&self.current))
+    }
+
+    /// The newest key: the one that signs from now on.
+    pub fn current(&self) -> &PublicKey {
+        &self.current
+    }
+
+    /// The place of `key_id` in the order (0 = the oldest), if it is in the keyring.
+    pub fn rank(&self, key_id: &str) -> Option<usize> {
+        self.keys().position(|k| k.key_id == key_id)
+    }
+
+    /// The key ids, oldest first, comma-separated (for messages).
+    pub fn key_ids(&self) -> String {
+        self.keys()
+            .map(|k| k.key_id.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// The rank of the key that signed `checkpoint`, when that key is in the keyring and the checkpoint
+    /// verifies under it ([`PublicKey::verify`]).
+    pub fn verify(&self, checkpoint: &Checkpoint) -> Option<usize> {
+        let rank = self.rank(&checkpoint.key_id)?;
+        self.keys()
+            .nth(rank)
+            .filter(|k| k.verify(checkpoint))
+            .map(|_| rank)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use eventstore::Token;
@@ -239,6 +368,44 @@ mod tests {
             PublicKey::from_pem("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n")
                 .is_err()
         );
+    }
+
+    #[test]
+    fn a_keyring_verifies_each_checkpoint_under_the_key_it_names_and_ranks_it() {
+        let (old, new) = (
+            NotaryKey::generate().unwrap(),
+            NotaryKey::generate().unwrap(),
+        );
+        let ring = Keyring::rotated(&[old.public()], new.public()).unwrap();
+        assert_eq!(ring.verify(&old.sign(unsigned(&old)).unwrap()), Some(0));
+        assert_eq!(ring.verify(&new.sign(unsigned(&new)).unwrap()), Some(1));
+        assert_eq!(ring.current(), &new.public());
+        let stranger = NotaryKey::generate().unwrap();
+        assert_eq!(
+            ring.verify(&stranger.sign(unsigned(&stranger)).unwrap()),
+            None
+        );
+        // A checkpoint naming a keyring key but signed by another one does not verify.
+        let mut forged = stranger.sign(unsigned(&stranger)).unwrap();
+        forged.key_id = old.key_id().to_owned();
+        assert_eq!(ring.verify(&forged), None);
+    }
+
+    #[test]
+    fn a_keyring_round_trips_through_one_pem_text_in_order_and_refuses_repeats() {
+        let (a, b) = (
+            NotaryKey::generate().unwrap(),
+            NotaryKey::generate().unwrap(),
+        );
+        let ring = Keyring::new(vec![a.public(), b.public()]).unwrap();
+        let again = Keyring::from_pem(&ring.to_pem().unwrap()).unwrap();
+        assert_eq!(again, ring);
+        assert_eq!(again.rank(b.key_id()), Some(1));
+        assert!(Keyring::new(vec![a.public(), a.public()]).is_err());
+        assert!(Keyring::new(Vec::new()).is_err());
+        assert!(Keyring::from_pem("no key here").is_err());
+        let single = Keyring::from_pem(&a.public().to_pem().unwrap()).unwrap();
+        assert_eq!(single, Keyring::single(a.public()));
     }
 
     #[test]

@@ -28,5 +28,5 @@ mod error;
 
 pub use error::NotaryError;
 pub use format::{Checkpoint, ExportedCheckpoint, GENESIS_DIGEST, fold};
-pub use keys::{NotaryKey, PublicKey};
+pub use keys::{Keyring, NotaryKey, PublicKey};
 pub use runner::{Notary, NotaryConfig, NotaryProgress};

@@ -27,7 +27,7 @@ use tokio::time::Instant;
 
 use crate::error::NotaryError;
 use crate::format::{Checkpoint, GENESIS_DIGEST, Unsigned, fold};
-use crate::keys::NotaryKey;
+use crate::keys::{Keyring, NotaryKey, PublicKey};
 use crate::store;
 
 /// The notary's advisory-lock key: the ASCII bytes of `vlnotary`.
@@ -160,10 +160,56 @@ enum Term {
     CaughtUp,
 }
 
+/// The keys of the chain never go back ([`Keyring`]): every key that signed a checkpoint is in `ring`,
+/// and the spans of checkpoints the keys signed follow the keyring's order without interleaving. A
+/// notary refuses to sign on top of a chain where they do not: a retired key signed after its rotation
+/// (or the keyring it was given is incomplete or out of order).
+fn check_key_order(ring: &Keyring, spans: &[store::KeySpan]) -> Result<(), NotaryError> {
+    let mut previous: Option<(usize, &store::KeySpan)> = None;
+    for span in spans {
+        let rank = ring.rank(&span.key_id).ok_or_else(|| {
+            NotaryError::Integrity(format!(
+                "checkpoint {} is signed by key {}, which is not among this notary's keys ({}); give \
+                 every key that signed the chain, oldest first (LEDGER_NOTARY_RETIRED_KEYS_FILE); \
+                 not continuing its chain",
+                span.first,
+                span.key_id,
+                ring.key_ids()
+            ))
+        })?;
+        if let Some((before, p)) = previous {
+            // (the retired key, the checkpoint it signed late, its successor, the successor's first)
+            let late = if rank < before {
+                Some((&span.key_id, span.first, &p.key_id, p.first))
+            } else if p.last > span.first {
+                Some((&p.key_id, p.last, &span.key_id, span.first))
+            } else {
+                None
+            };
+            let detail = late.map(|(retired, at, successor, since)| {
+                format!(
+                    "key {retired} signed checkpoint {at} after key {successor}, which replaced it, \
+                     signed checkpoint {since}"
+                )
+            });
+            if let Some(detail) = detail {
+                return Err(NotaryError::Integrity(format!(
+                    "the chain's keys go back, a retired key signed after its rotation: {detail}; not \
+                     signing until an auditor has verified the log"
+                )));
+            }
+        }
+        previous = Some((rank, span));
+    }
+    Ok(())
+}
+
 /// Writes signed checkpoints of the log.
 pub struct Notary {
     store: EventStore,
     key: Arc<NotaryKey>,
+    /// The public keys that signed the chain before `key` took over, oldest first ([`Keyring`]).
+    retired: Vec<PublicKey>,
     config: NotaryConfig,
     progress: watch::Sender<NotaryProgress>,
 }
@@ -174,9 +220,19 @@ impl Notary {
         Self {
             store,
             key,
+            retired: Vec::new(),
             config,
             progress,
         }
+    }
+
+    /// Rotation: the public keys that signed the chain before this notary's key, oldest first. The
+    /// notary then continues a chain whose newest checkpoint one of them signed, provided no key after
+    /// that one has signed yet (the keys of a chain never go back, [`Keyring`]). Checkpoints it writes
+    /// carry its own key id; auditors verify with every key (`ledger-audit verify --public-key` each).
+    pub fn with_retired_keys(mut self, retired: Vec<PublicKey>) -> Self {
+        self.retired = retired;
+        self
     }
 
     /// A `watch` of this instance's progress.
@@ -259,8 +315,9 @@ impl Notary {
         led
     }
 
-    /// The newest checkpoint, checked before the chain is extended: it must carry this notary's valid
-    /// signature, and it must not be older than the newest checkpoint this process has already seen
+    /// The newest checkpoint, checked before the chain is extended: it must carry a valid signature of
+    /// this notary's key or of a retired key it was given, every key that signed the chain must be one
+    /// of those and they must never go back ([`check_key_order`]), and it must not be older than the newest checkpoint this process has already seen
     /// (checkpoints do not disappear unless someone deleted them). Anything else stops the notary: it
     /// never builds on a chain it cannot vouch for.
     async fn resume(&self) -> Result<Fold, NotaryError> {
@@ -275,16 +332,27 @@ impl Notary {
                 seen.unwrap_or(0)
             )));
         }
-        if let Some(cp) = &latest
-            && !self.key.public().verify(cp)
-        {
-            return Err(NotaryError::Integrity(format!(
-                "checkpoint {} (key {}) does not carry this notary's valid signature (key {}); not \
-                 continuing its chain (a rotated key is not supported yet)",
-                cp.sequence,
-                cp.key_id,
-                self.key.key_id()
-            )));
+        if let Some(cp) = &latest {
+            let ring = Keyring::rotated(&self.retired, self.key.public())?;
+            let Some(rank) = ring.verify(cp) else {
+                return Err(NotaryError::Integrity(format!(
+                    "checkpoint {} (key {}) does not carry a valid signature of this notary's key or of \
+                     a retired key it was given ({}); not continuing its chain",
+                    cp.sequence,
+                    cp.key_id,
+                    ring.key_ids()
+                )));
+            };
+            let spans = store::key_spans(self.store.pool()).await?;
+            check_key_order(&ring, &spans)?;
+            if rank + 1 < ring.keys().count() {
+                tracing::info!(
+                    sequence = cp.sequence,
+                    retired_key = %cp.key_id,
+                    key = %self.key.key_id(),
+                    "continuing the chain of a retired notary key"
+                );
+            }
         }
         let fold = Fold::resume(latest.as_ref());
         self.progress.send_modify(|p| p.latest = latest);

@@ -36,6 +36,10 @@ FROM notary_checkpoints WHERE signed_at <= $1 ORDER BY signed_at DESC, sequence 
 VALUES ($1, $2, $3::text::xid8, $4, $5, $6, $7, $8, $9, $10)
 ON CONFLICT (sequence) DO NOTHING";
 
+    /// Per key id, the first and last sequence it signed, in the order of the first.
+    pub const KEY_SPANS: &str = "SELECT key_id, min(sequence) AS first, max(sequence) AS last
+FROM notary_checkpoints GROUP BY key_id ORDER BY first";
+
     /// The newest committed event (it may still be above the fence). The text column has its own name:
     /// ordering by a column named `tx_id` of type text would sort "999" after "1000".
     pub const NEWEST_EVENT: &str = "SELECT tx_id::text AS tx_text, position FROM events
@@ -90,6 +94,30 @@ fn to_i64(v: u64, what: &str) -> Result<i64, NotaryError> {
 pub async fn latest<'e>(db: impl PgExecutor<'e>) -> Result<Option<Checkpoint>, NotaryError> {
     let row = sqlx::query(sql::LATEST).fetch_optional(db).await?;
     row.as_ref().map(from_row).transpose()
+}
+
+/// The checkpoints one key signed: the first and the last sequence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeySpan {
+    pub key_id: String,
+    pub first: u64,
+    pub last: u64,
+}
+
+/// Per key that signed a checkpoint, the span of sequences it signed, ordered by the first (signatures
+/// are not checked here).
+pub async fn key_spans<'e>(db: impl PgExecutor<'e>) -> Result<Vec<KeySpan>, NotaryError> {
+    let rows = sqlx::query(sql::KEY_SPANS).fetch_all(db).await?;
+    rows.iter()
+        .map(|row| {
+            let (first, last): (i64, i64) = (row.try_get("first")?, row.try_get("last")?);
+            Ok(KeySpan {
+                key_id: row.try_get("key_id")?,
+                first: unsigned_of(first, "sequence", first)?,
+                last: unsigned_of(last, "sequence", last)?,
+            })
+        })
+        .collect()
 }
 
 /// Checkpoints with a sequence above `after`, oldest first, at most `limit`.

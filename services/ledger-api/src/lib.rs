@@ -36,7 +36,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use app::{Actor, Audit, Ledger, ReadModels, Role};
-use notary::{Notary, NotaryConfig, NotaryKey};
+use notary::{Keyring, Notary, NotaryConfig, NotaryKey};
 use projections::{
     AuditHistoryProjector, ComplianceProjector, CoverageProjector, FrequencyProjector,
     JiangsuProjector, Progress, Projector, Runner, RunnerConfig, ServiceRecordProjector,
@@ -149,6 +149,12 @@ pub struct Config {
     /// when unset, no notary runs in this process.
     #[arg(long, env = "LEDGER_NOTARY_KEY_FILE")]
     pub notary_key_file: Option<std::path::PathBuf>,
+    /// After a notary key rotation: the public keys that signed the chain before
+    /// `LEDGER_NOTARY_KEY_FILE`'s key, oldest first (a file of one or more SPKI PEM keys). The notary
+    /// continues the chain they signed, the status checks their checkpoints, and the served public key
+    /// file holds them all (the current key last).
+    #[arg(long, env = "LEDGER_NOTARY_RETIRED_KEYS_FILE")]
+    pub notary_retired_keys_file: Option<std::path::PathBuf>,
     /// The notary signs a checkpoint after this many events…
     #[arg(long, env = "LEDGER_NOTARY_EVERY_EVENTS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
     pub notary_every_events: u64,
@@ -181,6 +187,7 @@ impl std::fmt::Debug for Config {
             .field("env", &self.env)
             .field("dev_tokens", &self.dev_tokens)
             .field("notary_key_file", &self.notary_key_file)
+            .field("notary_retired_keys_file", &self.notary_retired_keys_file)
             .field("notary_every_events", &self.notary_every_events)
             .field("notary_every_ms", &self.notary_every_ms)
             .field("log_format", &self.log_format)
@@ -370,18 +377,34 @@ fn authenticator(
     }
 }
 
-/// The notary's key, read and checked at start (`None`, with one warning, when not configured).
-fn notary_key(config: &Config) -> Result<Option<Arc<NotaryKey>>, StartError> {
+/// The notary's key and its keyring (retired keys, then its own), read and checked at start (`None`,
+/// with one warning, when not configured).
+fn notary_key(config: &Config) -> Result<Option<(Arc<NotaryKey>, Keyring)>, StartError> {
     let Some(path) = &config.notary_key_file else {
+        if config.notary_retired_keys_file.is_some() {
+            return Err(config_error(
+                "LEDGER_NOTARY_RETIRED_KEYS_FILE",
+                "is set without LEDGER_NOTARY_KEY_FILE: retired keys only matter to a notary",
+            ));
+        }
         tracing::warn!(
             "LEDGER_NOTARY_KEY_FILE is not set: no notary runs in this process (no signed checkpoints \
              from here) and no notary public key is served"
         );
         return Ok(None);
     };
-    NotaryKey::from_file(path)
-        .map(|key| Some(Arc::new(key)))
-        .map_err(|e| config_error("LEDGER_NOTARY_KEY_FILE", e))
+    let key = NotaryKey::from_file(path).map_err(|e| config_error("LEDGER_NOTARY_KEY_FILE", e))?;
+    let retired: Vec<notary::PublicKey> = match &config.notary_retired_keys_file {
+        Some(file) => Keyring::from_file(file)
+            .map_err(|e| config_error("LEDGER_NOTARY_RETIRED_KEYS_FILE", e))?
+            .keys()
+            .cloned()
+            .collect(),
+        None => Vec::new(),
+    };
+    let ring = Keyring::rotated(&retired, key.public())
+        .map_err(|e| config_error("LEDGER_NOTARY_RETIRED_KEYS_FILE", e))?;
+    Ok(Some((Arc::new(key), ring)))
 }
 
 fn ledger(
@@ -521,7 +544,12 @@ async fn start_inner(
     }
 
     // The notary: signed checkpoints of the log (one leads across replicas; the others stand by).
-    let notary_progress = notary_key.as_ref().map(|key| {
+    let notary_progress = notary_key.as_ref().map(|(key, ring)| {
+        let retired = ring
+            .keys()
+            .filter(|k| k.key_id() != key.key_id())
+            .cloned()
+            .collect();
         let notary = Notary::new(
             store.clone(),
             key.clone(),
@@ -530,7 +558,8 @@ async fn start_inner(
                 every: Duration::from_millis(config.notary_every_ms),
                 ..NotaryConfig::default()
             },
-        );
+        )
+        .with_retired_keys(retired);
         let progress = notary.progress();
         let mut rx = stop_rx.clone();
         tasks.spawn(async move {
@@ -557,7 +586,7 @@ async fn start_inner(
         Duration::from_millis(config.read_wait_ms),
     );
     let audit = match &notary_key {
-        Some(key) => Audit::new(ledger.clone(), reads.clone()).with_notary_public_key(key.public()),
+        Some((_, ring)) => Audit::new(ledger.clone(), reads.clone()).with_notary_keys(ring.clone()),
         None => Audit::new(ledger.clone(), reads.clone()),
     };
 

@@ -15,10 +15,11 @@ pub struct Args {
     /// The database (the service role suffices).
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: String,
-    /// The notary's public key (SPKI PEM), copied into the bundle; it must be the key that signed the
-    /// last checkpoint.
-    #[arg(long)]
-    pub public_key: PathBuf,
+    /// The notary's public key (SPKI PEM), copied into the bundle; the key that signed the last
+    /// checkpoint must be among them. After a key rotation, every key that signed, oldest first: repeat
+    /// the option, or give a file holding several keys.
+    #[arg(long, required = true)]
+    pub public_key: Vec<PathBuf>,
     /// The checkpoint the bundle starts after (0: the start of the log).
     #[arg(long, default_value_t = 0)]
     pub from: u64,
@@ -31,13 +32,13 @@ pub struct Args {
 }
 
 pub async fn run(args: Args, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    let keys = notary::Keyring::from_files(&args.public_key)?;
     let pool = PgPoolOptions::new()
         .max_connections(1)
         .connect(&args.database_url)
         .await
         .context("connecting to --database-url")?;
-    let manifest =
-        audit::bundle::export(&pool, args.from, args.to, &args.public_key, &args.out).await;
+    let manifest = audit::bundle::export(&pool, args.from, args.to, &keys, &args.out).await;
     pool.close().await;
     let manifest = manifest?;
     writeln!(

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use eventstore::{EventStore, StoreConfig};
-use notary::{Notary, NotaryConfig, NotaryKey};
+use notary::{Keyring, Notary, NotaryConfig, NotaryKey};
 use sqlx::postgres::PgPoolOptions;
 
 #[derive(Debug, clap::Args)]
@@ -19,6 +19,10 @@ pub struct Args {
     /// The notary's private key (PKCS#8 PEM).
     #[arg(long, env = "LEDGER_NOTARY_KEY_FILE")]
     pub key: PathBuf,
+    /// After a key rotation: the public keys that signed the chain before `--key`, oldest first (a file
+    /// of one or more SPKI PEM keys). The notary then continues the chain they signed.
+    #[arg(long, env = "LEDGER_NOTARY_RETIRED_KEYS_FILE")]
+    pub retired_keys: Option<PathBuf>,
     /// A checkpoint every this many events.
     #[arg(long, default_value_t = 10_000)]
     pub every_events: u64,
@@ -26,6 +30,10 @@ pub struct Args {
 
 pub async fn run(args: Args, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     let key = Arc::new(NotaryKey::from_file(&args.key)?);
+    let retired = match &args.retired_keys {
+        Some(path) => Keyring::from_file(path)?.keys().cloned().collect(),
+        None => Vec::new(),
+    };
     let pool = PgPoolOptions::new()
         .max_connections(2)
         .connect(&args.database_url)
@@ -39,7 +47,8 @@ pub async fn run(args: Args, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
             every_events: args.every_events,
             ..NotaryConfig::default()
         },
-    );
+    )
+    .with_retired_keys(retired);
     match notary.run_once().await? {
         Some(cp) => writeln!(
             out,

@@ -16,7 +16,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use audit::{Progress, Report, VerifyOptions};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use notary::{ExportedCheckpoint, PublicKey};
+use notary::{ExportedCheckpoint, Keyring};
 use sqlx::postgres::PgPoolOptions;
 
 #[derive(Debug, clap::Args)]
@@ -32,10 +32,11 @@ pub struct Args {
     /// Verify this bundle directory (written by `ledger-audit export`) instead of the database.
     #[arg(long)]
     pub bundle: Option<PathBuf>,
-    /// The notary's public key (SPKI PEM): the auditor's own copy. With --bundle, defaults to the
-    /// bundle's copy (with a warning).
+    /// The notary's public key (SPKI PEM): the auditor's own copy. After a key rotation, every key that
+    /// signed, oldest first: repeat the option, or give a file holding several keys. With --bundle,
+    /// defaults to the bundle's copies (with a warning).
     #[arg(long, required_unless_present = "bundle")]
-    pub public_key: Option<PathBuf>,
+    pub public_key: Vec<PathBuf>,
     /// A checkpoint exported earlier (`ledger-audit anchor`) and kept outside the database: it must
     /// still be there, identical.
     #[arg(long)]
@@ -66,6 +67,15 @@ fn read_anchor(path: &Path) -> anyhow::Result<ExportedCheckpoint> {
     })
 }
 
+/// "key K", or "keys A, B (oldest first)" after a rotation.
+fn describe_keys(keys: &Keyring) -> String {
+    if keys.keys().count() == 1 {
+        format!("key {}", keys.current().key_id())
+    } else {
+        format!("keys {} (oldest first)", keys.key_ids())
+    }
+}
+
 fn progress_bar() -> ProgressBar {
     let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
     if let Ok(style) = ProgressStyle::with_template(
@@ -93,24 +103,23 @@ pub async fn run(args: Args, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     }
     let report: Report = match &args.bundle {
         Some(dir) => {
-            let key = match &args.public_key {
-                Some(path) => PublicKey::from_file(path)?,
-                None => {
-                    caveats.push(
-                        "checked against the public key the bundle carries: anyone can sign a bundle \
-                         with a key of their own; pass your own copy of the notary's key with --public-key",
-                    );
-                    audit::bundle::bundled_public_key(dir)?
-                }
+            let keys = if args.public_key.is_empty() {
+                caveats.push(
+                    "checked against the public keys the bundle carries: anyone can sign a bundle \
+                     with a key of their own; pass your own copy of the notary's keys with --public-key",
+                );
+                audit::bundle::bundled_keys(dir)?
+            } else {
+                Keyring::from_files(&args.public_key)?
             };
             writeln!(
                 out,
-                "verifying bundle {} against key {}",
+                "verifying bundle {} against {}",
                 dir.display(),
-                key.key_id()
+                describe_keys(&keys)
             )?;
             let options = VerifyOptions {
-                public_key: &key,
+                keys: &keys,
                 anchor: anchor.as_ref(),
                 progress: Some(&on_progress),
             };
@@ -121,19 +130,23 @@ pub async fn run(args: Args, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
                 .database_url
                 .as_deref()
                 .context("--database-url (or DATABASE_URL) is required without --bundle")?;
-            let key_path = args
-                .public_key
-                .as_deref()
-                .context("--public-key is required without --bundle")?;
-            let key = PublicKey::from_file(key_path)?;
+            anyhow::ensure!(
+                !args.public_key.is_empty(),
+                "--public-key is required without --bundle"
+            );
+            let keys = Keyring::from_files(&args.public_key)?;
             let pool = PgPoolOptions::new()
                 .max_connections(1)
                 .connect(url)
                 .await
                 .context("connecting to --database-url")?;
-            writeln!(out, "verifying the database against key {}", key.key_id())?;
+            writeln!(
+                out,
+                "verifying the database against {}",
+                describe_keys(&keys)
+            )?;
             let options = VerifyOptions {
-                public_key: &key,
+                keys: &keys,
                 anchor: anchor.as_ref(),
                 progress: Some(&on_progress),
             };

@@ -546,7 +546,7 @@ async fn bench(
             let report = audit::verify(
                 &pool,
                 &audit::VerifyOptions {
-                    public_key: &key,
+                    keys: &notary::Keyring::single(key.clone()),
                     anchor: None,
                     progress: None,
                 },

@@ -19,7 +19,9 @@ use notary::{Checkpoint, Keyring, Notary, NotaryConfig, NotaryKey, PublicKey};
 use pg_harness::TestDb;
 use sqlx::{Executor, PgPool};
 
-use crate::support::{event, request};
+use crate::support::{event, request, within};
+
+const DEADLINE: std::time::Duration = std::time::Duration::from_secs(30);
 
 const STREAMS: [&str; 3] = ["team-a", "team-b", "team-c"];
 const VERSIONS: u64 = 5;
@@ -938,17 +940,19 @@ async fn a_retired_key_signing_after_its_rotation_is_named_and_no_notary_continu
         .await
         .unwrap()
         .unwrap();
-    let after = f.store.read_all_after(cp5.token, 100).await.unwrap();
-    assert_eq!(after.len(), 1);
-    let digest = after
-        .iter()
-        .fold(cp5.digest, |d, e| notary::fold(&d, e.token, &e.hash));
+    // The one event after it, once below the global-order fence (another test's open transaction
+    // may hold that back).
+    let mut log = f.store.subscribe(cp5.token);
+    let after = within(DEADLINE, "the event after checkpoint 5", log.next())
+        .await
+        .unwrap();
+    let digest = notary::fold(&cp5.digest, after.token, &after.hash);
     let cp6 = f
         .key
         .sign(notary::format::Unsigned {
             sequence: 6,
             prev_hash: cp5.hash,
-            token: after[0].token,
+            token: after.token,
             event_count: cp5.event_count + 1,
             digest,
             signed_at_micros: cp5.signed_at.timestamp_micros() + 1,

@@ -1355,6 +1355,51 @@ fn print_leg(run: u32, leg: &str, total: u64, x: &Measured, scan_rate: f64) {
     );
 }
 
+/// The floor's schema, empty.
+async fn new_floor_schema(pool: &PgPool) -> anyhow::Result<()> {
+    drop_floor(pool).await?;
+    pool.execute(AssertSqlSafe(format!("CREATE SCHEMA {FLOOR_SCHEMA}")))
+        .await?;
+    Ok(())
+}
+
+/// What a bound leg of one run needs.
+struct BoundLeg<'a> {
+    run: u32,
+    pool: &'a PgPool,
+    store: &'a EventStore,
+    batch: i64,
+    owner: PgConnectOptions,
+    server: Option<Server>,
+    total: u64,
+    scan_rate: f64,
+}
+
+impl BoundLeg<'_> {
+    /// `CHECKPOINT`, then the scan decoding each payload once and `write` at the same time, timed
+    /// together; the floor schema dropped, the leg printed as `label`, its ratio to the scan returned.
+    async fn run(
+        &self,
+        label: &str,
+        write: impl Future<Output = anyhow::Result<()>>,
+    ) -> anyhow::Result<f64> {
+        checkpoint(&self.owner).await;
+        let m = Meter::start(self.server);
+        let (n, written) = tokio::join!(scan_decoded(self.store, self.batch), write);
+        written?;
+        let b = m.stop(self.server);
+        ensure!(
+            n? == self.total,
+            "run {}: the bound's scan read fewer than {} events",
+            self.run,
+            self.total
+        );
+        drop_floor(self.pool).await?;
+        print_leg(self.run, label, self.total, &b, self.scan_rate);
+        Ok((self.total as f64 / b.secs) / self.scan_rate)
+    }
+}
+
 async fn drop_floor(pool: &PgPool) -> anyhow::Result<()> {
     pool.execute(AssertSqlSafe(format!(
         "DROP SCHEMA IF EXISTS {FLOOR_SCHEMA} CASCADE"
@@ -1483,54 +1528,33 @@ async fn bench(args: &RebuildArgs, db: &Db) -> anyhow::Result<()> {
             floors.push((total as f64 / f.secs) / scan_rate);
         }
         if args.bound {
-            drop_floor(&pool).await?;
-            pool.execute(AssertSqlSafe(format!("CREATE SCHEMA {FLOOR_SCHEMA}")))
-                .await?;
-            checkpoint(&db.owner_here()).await;
-            let m = Meter::start(server);
-            let (n, written) =
-                tokio::join!(scan_decoded(&store, args.batch_size), floor(&pool, &models));
-            written?;
-            let b = m.stop(server);
-            ensure!(
-                n? == total,
-                "run {i}: the bound's scan read fewer than {total} events"
-            );
-            drop_floor(&pool).await?;
-            print_leg(
-                i,
-                "bound: the scan with each payload decoded once, and the floor, at the same time",
+            let leg = BoundLeg {
+                run: i,
+                pool: &pool,
+                store: &store,
+                batch: args.batch_size,
+                owner: db.owner_here(),
+                server,
                 total,
-                &b,
                 scan_rate,
+            };
+            new_floor_schema(&pool).await?;
+            bounds.push(
+                leg.run(
+                    "bound: the scan with each payload decoded once, and the floor, at the same time",
+                    floor(&pool, &models),
+                )
+                .await?,
             );
-            bounds.push((total as f64 / b.secs) / scan_rate);
-
-            drop_floor(&pool).await?;
-            pool.execute(AssertSqlSafe(format!("CREATE SCHEMA {FLOOR_SCHEMA}")))
-                .await?;
+            new_floor_schema(&pool).await?;
             let rows = std::sync::Arc::new(copy_rows_out(&pool, &models).await?);
-            checkpoint(&db.owner_here()).await;
-            let m = Meter::start(server);
-            let (n, written) = tokio::join!(
-                scan_decoded(&store, args.batch_size),
-                floor_sent(&pool, &rows)
+            sent_bounds.push(
+                leg.run(
+                    "bound, rows sent: as the bound, the rows sent by binary COPY",
+                    floor_sent(&pool, &rows),
+                )
+                .await?,
             );
-            written?;
-            let b = m.stop(server);
-            ensure!(
-                n? == total,
-                "run {i}: the bound's scan read fewer than {total} events"
-            );
-            drop_floor(&pool).await?;
-            print_leg(
-                i,
-                "bound, rows sent: as the bound, the rows sent by binary COPY",
-                total,
-                &b,
-                scan_rate,
-            );
-            sent_bounds.push((total as f64 / b.secs) / scan_rate);
         }
     }
     let parked: Vec<String> = sqlx::query(PARKED)

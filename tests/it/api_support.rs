@@ -23,6 +23,21 @@ pub struct TestService {
     running: Option<ledger_api::Running>,
 }
 
+/// `ledger-api`'s arguments with the test keys and secret, on `database_url`.
+pub fn service_args(database_url: &str) -> [&str; 9] {
+    [
+        "ledger-api",
+        "--database-url",
+        database_url,
+        "--master-key",
+        TEST_MASTER_KEY,
+        "--hash-key",
+        TEST_HASH_KEY,
+        "--jwt-hs256-secret",
+        JWT_SECRET,
+    ]
+}
+
 impl TestService {
     /// A fresh migrated database, both listeners on ephemeral ports, projectors running.
     pub async fn start() -> TestService {
@@ -44,19 +59,8 @@ impl TestService {
     pub async fn start_on(cluster: &Cluster, extra: &[&str]) -> TestService {
         let db = cluster.database().await.unwrap();
         let url = db.app_url();
-        let mut args = vec![
-            "ledger-api",
-            "--database-url",
-            &url,
-            "--master-key",
-            TEST_MASTER_KEY,
-            "--hash-key",
-            TEST_HASH_KEY,
-            "--jwt-hs256-secret",
-            JWT_SECRET,
-            "--db-pool-size",
-            "8",
-        ];
+        let mut args = service_args(&url).to_vec();
+        args.extend_from_slice(&["--db-pool-size", "8"]);
         args.extend_from_slice(extra);
         let config = ledger_api::Config::try_parse_from(args).unwrap();
         let http = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -21,12 +21,9 @@ use tonic::transport::Channel;
 use tonic::{Code, Request};
 
 use crate::api_support::TestService;
-use crate::support::{TEST_HASH_KEY, TEST_MASTER_KEY, count_events, within};
+use crate::support::{count_events, within};
 
 const DEADLINE: Duration = Duration::from_secs(30);
-
-/// The JWT secret of `api_support` (for the start-up check, which never reaches a token).
-const JWT_SECRET: &str = "test-secret-of-at-least-thirty-two-bytes!";
 
 /// A fresh notary key in a file of its own; removed when dropped.
 struct KeyFile {
@@ -403,9 +400,23 @@ async fn the_services_notary_signs_checkpoints_that_verify_with_the_key_served_a
     svc.stop().await;
 }
 
+/// What `ledger_api::start` refuses with, given `extra` arguments after a configuration that never
+/// reaches a database: `(variable, reason)` of its configuration error.
+async fn start_refused(extra: &[&str]) -> (String, String) {
+    use clap::Parser;
+    let base = crate::api_support::service_args("postgres://nobody@127.0.0.1:1/none");
+    let config = ledger_api::Config::try_parse_from(base.iter().chain(extra)).unwrap();
+    let http = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let grpc = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    match ledger_api::start(config, http, grpc).await {
+        Err(ledger_api::StartError::Config { variable, reason }) => (variable.to_string(), reason),
+        Err(other) => panic!("{other}"),
+        Ok(_) => panic!("started with {extra:?}"),
+    }
+}
+
 #[tokio::test]
 async fn a_notary_key_file_that_cannot_be_read_stops_the_start_naming_its_variable() {
-    use clap::Parser;
     let missing = std::env::temp_dir().join(format!("vl-no-such-key-{}.pem", key()));
     let not_a_key = std::env::temp_dir().join(format!("vl-not-a-key-{}.pem", key()));
     std::fs::write(
@@ -414,30 +425,10 @@ async fn a_notary_key_file_that_cannot_be_read_stops_the_start_naming_its_variab
     )
     .unwrap();
     for path in [&missing, &not_a_key] {
-        let config = ledger_api::Config::try_parse_from([
-            "ledger-api",
-            "--database-url",
-            "postgres://nobody@127.0.0.1:1/none",
-            "--master-key",
-            TEST_MASTER_KEY,
-            "--hash-key",
-            TEST_HASH_KEY,
-            "--jwt-hs256-secret",
-            JWT_SECRET,
-            "--notary-key-file",
-            path.to_str().unwrap(),
-        ])
-        .unwrap();
-        let http = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let grpc = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        match ledger_api::start(config, http, grpc).await {
-            Err(ledger_api::StartError::Config { variable, reason }) => {
-                assert_eq!(variable, "LEDGER_NOTARY_KEY_FILE");
-                assert!(reason.contains(path.to_str().unwrap()), "{reason}");
-            }
-            Err(other) => panic!("{other}"),
-            Ok(_) => panic!("started with {}", path.display()),
-        }
+        let (variable, reason) =
+            start_refused(&["--notary-key-file", path.to_str().unwrap()]).await;
+        assert_eq!(variable, "LEDGER_NOTARY_KEY_FILE");
+        assert!(reason.contains(path.to_str().unwrap()), "{reason}");
     }
     let _ = std::fs::remove_file(&not_a_key);
 }
@@ -493,39 +484,17 @@ async fn after_a_key_rotation_the_service_serves_every_key_oldest_first_and_sign
 #[tokio::test]
 async fn a_retired_keys_file_without_a_key_or_repeating_the_key_stops_the_start_naming_its_variable()
  {
-    use clap::Parser;
     let current = KeyFile::new();
     let repeated = std::env::temp_dir().join(format!("vl-notary-retired-{}.pub", key()));
     std::fs::write(&repeated, current.key.public().to_pem().unwrap()).unwrap();
-    let base = [
-        "ledger-api",
-        "--database-url",
-        "postgres://nobody@127.0.0.1:1/none",
-        "--master-key",
-        TEST_MASTER_KEY,
-        "--hash-key",
-        TEST_HASH_KEY,
-        "--jwt-hs256-secret",
-        JWT_SECRET,
-        "--notary-retired-keys-file",
-        repeated.to_str().unwrap(),
-    ];
+    let retired = ["--notary-retired-keys-file", repeated.to_str().unwrap()];
     for (extra, reason_has) in [
         (&[][..], "without LEDGER_NOTARY_KEY_FILE"),
         (&["--notary-key-file", current.arg()][..], "listed twice"),
     ] {
-        let config =
-            ledger_api::Config::try_parse_from(base.iter().chain(extra.iter()).copied()).unwrap();
-        let http = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let grpc = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        match ledger_api::start(config, http, grpc).await {
-            Err(ledger_api::StartError::Config { variable, reason }) => {
-                assert_eq!(variable, "LEDGER_NOTARY_RETIRED_KEYS_FILE");
-                assert!(reason.contains(reason_has), "{reason}");
-            }
-            Err(other) => panic!("{other}"),
-            Ok(_) => panic!("started with {extra:?}"),
-        }
+        let (variable, reason) = start_refused(&[&retired[..], extra].concat()).await;
+        assert_eq!(variable, "LEDGER_NOTARY_RETIRED_KEYS_FILE");
+        assert!(reason.contains(reason_has), "{reason}");
     }
     let _ = std::fs::remove_file(&repeated);
 }

@@ -567,19 +567,24 @@ async fn a_stream_rechained_without_the_signing_key_fails_the_checkpoint_digest(
 }
 
 async fn export(f: &Fixture, name: &str, range: &[&str]) -> PathBuf {
+    export_with_keys(f, name, &[&f.public_key_path()], range).await
+}
+
+/// `ledger-audit export` into `name` with `--public-key` for each of `keys`, in order.
+async fn export_with_keys(f: &Fixture, name: &str, keys: &[&str], range: &[&str]) -> PathBuf {
     let dir = f.path(name);
     let url = f.db.app_url();
-    let key = f.public_key_path();
     let out = dir.to_str().unwrap().to_owned();
     let mut args = vec![
         "export",
         "--database-url",
         url.as_str(),
-        "--public-key",
-        key.as_str(),
         "--out",
         out.as_str(),
     ];
+    for key in keys {
+        args.extend_from_slice(&["--public-key", key]);
+    }
     args.extend_from_slice(range);
     let (code, text) = cli(&args).await;
     assert_eq!(code, ExitCode::SUCCESS, "{text}");
@@ -1017,20 +1022,8 @@ async fn a_bundle_of_a_rotated_chain_carries_every_key_and_verifies_offline() {
     .to_string();
     assert!(err.contains("not among the public keys given"), "{err}");
 
-    let dir = f.path("rotated").to_str().unwrap().to_owned();
-    let (code, text) = cli(&[
-        "export",
-        "--database-url",
-        url.as_str(),
-        "--public-key",
-        &a_path,
-        "--public-key",
-        &b_path,
-        "--out",
-        &dir,
-    ])
-    .await;
-    assert_eq!(code, ExitCode::SUCCESS, "{text}");
+    let dir = export_with_keys(&f, "rotated", &[&a_path, &b_path], &[]).await;
+    let dir = dir.to_str().unwrap().to_owned();
     let bundled = audit::bundle::bundled_keys(Path::new(&dir)).unwrap();
     assert_eq!(
         bundled,
@@ -1052,22 +1045,8 @@ async fn a_bundle_of_a_rotated_chain_carries_every_key_and_verifies_offline() {
     assert_eq!(code, ExitCode::SUCCESS, "{text}");
 
     // A bundle starting after checkpoint 2 checks that start under A, checkpoint 5 under B.
-    let tail = f.path("tail").to_str().unwrap().to_owned();
-    let (code, text) = cli(&[
-        "export",
-        "--database-url",
-        url.as_str(),
-        "--public-key",
-        &a_path,
-        "--public-key",
-        &b_path,
-        "--from",
-        "2",
-        "--out",
-        &tail,
-    ])
-    .await;
-    assert_eq!(code, ExitCode::SUCCESS, "{text}");
+    let tail = export_with_keys(&f, "tail", &[&a_path, &b_path], &["--from", "2"]).await;
+    let tail = tail.to_str().unwrap().to_owned();
     let (code, text) = cli(&[
         "verify",
         "--bundle",

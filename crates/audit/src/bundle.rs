@@ -5,7 +5,7 @@
 //! | `manifest.json` | [`Manifest`]: format tag, the checkpoints it spans (sequence, token, count), the number of events, the key id |
 //! | `events.ndjson` | one event per line, in the global order: token, tx_id, position, stream_id, stream_version, event_type, schema_version, occurred_at and recorded_at (i64 microseconds since the epoch, UTC), metadata and payload (the exact stored JSON text, as strings), prev_hash and hash (hex) |
 //! | `checkpoints.ndjson` | one [`ExportedCheckpoint`] per line: checkpoint `from` (if not 0), then every checkpoint up to `to` |
-//! | `notary-public-key.pem` | the public key the exporter was given (an auditor should pass their own copy) |
+//! | `notary-public-key.pem` | the public keys the exporter was given, oldest first (one after a rotation; an auditor should pass their own copies) |
 //!
 //! A bundle covers the events after checkpoint `from` (0: the start of the log) up to checkpoint `to`.
 //! Verifying it starts the fold at `from`'s count and digest (after checking its signature), treats

@@ -351,9 +351,9 @@ async fn history(
 
 #[utoipa::path(get, path = "/.well-known/vledger/notary-public-key.pem", tag = "audit",
     security(()),
-    responses((status = 200, description = "The notary's Ed25519 public key (SPKI PEM): checks every checkpoint's signature. No authentication.",
+    responses((status = 200, description = "The notary's Ed25519 public key (SPKI PEM): checks every checkpoint's signature. After a key rotation, one PEM block per key that signed the chain, oldest first, the current key last. No authentication.",
         content_type = "application/x-pem-file", body = String,
-        headers(("x-notary-key-id" = String, description = "The key's id, as checkpoints name it")))))]
+        headers(("x-notary-key-id" = String, description = "The current key's id, as the checkpoints it signs name it")))))]
 async fn notary_public_key(State(s): State<RestState>) -> Result<Response, ApiError> {
     let key = s.audit.notary_public_key()?;
     let id = HeaderValue::from_str(&key.key_id)

@@ -328,6 +328,11 @@ async fn otlp_receives_the_spans_of_one_record_activity_call_with_the_correlatio
         attribute(&request.attributes, "rpc.system").as_deref(),
         Some("grpc")
     );
+    // The request span names its trace (what JSON log lines of the request carry).
+    assert_eq!(
+        attribute(&request.attributes, "trace_id").as_deref(),
+        Some(trace.as_str())
+    );
     let parent_of = |span: &Span| {
         spans
             .iter()

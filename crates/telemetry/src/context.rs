@@ -9,8 +9,10 @@
 //!   caller's trace id (32 lowercase hex digits), even when no exporter runs; failing that, the trace this
 //!   process started for the request while an exporter runs; else nothing. An explicit correlation id of
 //!   the caller always wins (the adapters check it first).
-//! - **Ids only on the request span:** the transport, the route template or gRPC method, the HTTP method;
-//!   never the path as sent, the query string or any header value.
+//! - **Ids only on the request span:** the transport, the route template or gRPC method, the HTTP method,
+//!   and `trace_id` (the caller's trace, else the exported span's own; absent when there is neither), so
+//!   that JSON log lines of a request can be joined to its trace; never the path as sent, the query
+//!   string or any header value.
 
 use http::HeaderMap;
 use opentelemetry::propagation::{Extractor, TextMapPropagator as _};
@@ -99,6 +101,7 @@ pub fn server_span(transport: Transport, operation: &str, headers: &HeaderMap) -
             http.route = operation,
             http.response.status_code = tracing::field::Empty,
             otel.status_code = tracing::field::Empty,
+            trace_id = tracing::field::Empty,
         ),
         Transport::Grpc => tracing::info_span!(
             "grpc.request",
@@ -106,12 +109,24 @@ pub fn server_span(transport: Transport, operation: &str, headers: &HeaderMap) -
             otel.kind = "server",
             rpc.system = "grpc",
             rpc.method = operation,
+            trace_id = tracing::field::Empty,
         ),
     };
     let parent = incoming(headers);
-    if parent.span().span_context().is_valid() {
+    let remote = parent.span().span_context().clone();
+    if remote.is_valid() {
         // Fails only when the span is not exported (no exporter, or filtered out): nothing to parent then.
         let _ = span.set_parent(parent);
+    }
+    let trace_id = if remote.is_valid() && remote.is_remote() {
+        Some(remote.trace_id())
+    } else {
+        let cx = span.context();
+        let own = cx.span().span_context().clone();
+        own.is_valid().then(|| own.trace_id())
+    };
+    if let Some(id) = trace_id {
+        span.record("trace_id", tracing::field::display(id));
     }
     span
 }

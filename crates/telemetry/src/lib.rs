@@ -124,7 +124,7 @@ where
         LogFormat::Json => tracing_subscriber::fmt::layer()
             .json()
             .with_current_span(true)
-            .with_span_list(false)
+            .with_span_list(true)
             .with_writer(writer)
             .boxed(),
     }
@@ -231,6 +231,53 @@ mod tests {
         assert_eq!(second["level"], "WARN");
         assert_eq!(second["target"], "ledger::test");
         assert_eq!(second["fields"]["message"], "second\nline in one record");
+    }
+
+    #[test]
+    fn json_log_lines_of_a_request_carry_the_callers_trace_id_in_nested_spans() {
+        let buffer = Buffer::default();
+        let subscriber =
+            Registry::default().with(log_layer(LogFormat::Json, buffer.clone(), false));
+        let mut headers = http::HeaderMap::new();
+        headers.insert(
+            context::TRACEPARENT,
+            http::HeaderValue::from_static(
+                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            ),
+        );
+        tracing::subscriber::with_default(subscriber, || {
+            {
+                let request =
+                    context::server_span(context::Transport::Http, "POST /api/v1/teams", &headers);
+                let _request = request.enter();
+                let command = tracing::info_span!("ledger.command", command = "RegisterTeam");
+                let _command = command.enter();
+                tracing::info!("command applied");
+            }
+            // Without a traceparent and without an exporter there is no trace: no trace id.
+            let other = context::server_span(
+                context::Transport::Grpc,
+                "volunteer_ledger.v1.TeamService/RegisterTeam",
+                &http::HeaderMap::new(),
+            );
+            let _other = other.enter();
+            tracing::info!("untraced");
+        });
+        let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("a JSON object"))
+            .collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        assert_eq!(lines[0]["span"]["name"], "ledger.command");
+        assert_eq!(lines[0]["spans"][0]["name"], "http.request");
+        assert_eq!(
+            lines[0]["spans"][0]["trace_id"],
+            "4bf92f3577b34da6a3ce929d0e0e4736"
+        );
+        assert_eq!(lines[0]["spans"][1]["command"], "RegisterTeam");
+        assert_eq!(lines[1]["spans"][0]["name"], "grpc.request");
+        assert!(lines[1]["spans"][0].get("trace_id").is_none(), "{text}");
     }
 
     #[test]

@@ -177,9 +177,9 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, problem) = self.problem();
         if status.is_server_error() {
-            tracing::warn!(code = %problem.code, rule = ?problem.rule, field = ?problem.field, status = status.as_u16(), "request failed");
+            tracing::warn!(code = %problem.code, rule = problem.rule.as_deref(), field = problem.field.as_deref(), status = status.as_u16(), "request failed");
         } else {
-            tracing::info!(code = %problem.code, rule = ?problem.rule, field = ?problem.field, status = status.as_u16(), "request rejected");
+            tracing::info!(code = %problem.code, rule = problem.rule.as_deref(), field = problem.field.as_deref(), status = status.as_u16(), "request rejected");
         }
         problem_response(status, &problem)
     }

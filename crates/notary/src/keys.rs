@@ -282,6 +282,11 @@ impl Keyring {
         self.retired.iter().chain(std::iter::once(&self.current))
     }
 
+    /// The keys before the current one, oldest first.
+    pub fn retired(&self) -> &[PublicKey] {
+        &self.retired
+    }
+
     /// The newest key: the one that signs from now on.
     pub fn current(&self) -> &PublicKey {
         &self.current

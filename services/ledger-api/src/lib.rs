@@ -545,11 +545,6 @@ async fn start_inner(
 
     // The notary: signed checkpoints of the log (one leads across replicas; the others stand by).
     let notary_progress = notary_key.as_ref().map(|(key, ring)| {
-        let retired = ring
-            .keys()
-            .filter(|k| k.key_id() != key.key_id())
-            .cloned()
-            .collect();
         let notary = Notary::new(
             store.clone(),
             key.clone(),
@@ -559,7 +554,7 @@ async fn start_inner(
                 ..NotaryConfig::default()
             },
         )
-        .with_retired_keys(retired);
+        .with_retired_keys(ring.retired().to_vec());
         let progress = notary.progress();
         let mut rx = stop_rx.clone();
         tasks.spawn(async move {
